@@ -1,0 +1,41 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+const SDKS = ['@aws-sdk/*', '@google-cloud/*', 'pg', 'pg-*', 'better-sqlite3', '@duckdb/*', 'fastify', '@fastify/*', 'undici', 'parquet*', '@dsnp/parquetjs', 'tsyringe'];
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.ferry/**', '**/.nx/**', 'tmp/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:core', onlyDependOnLibsWithTags: [], bannedExternalImports: SDKS },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:core'] },
+            { sourceTag: 'type:engine', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: SDKS },
+            { sourceTag: 'type:plugin', onlyDependOnLibsWithTags: ['type:core', 'type:lib', 'type:testing'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:engine', 'type:lib', 'type:plugin', 'type:app', 'type:testing'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['*'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The conformance suites are for tests: a plugin's runtime code never imports them.
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/testing/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@ferry/testing', 'vitest'], message: '@ferry/testing and vitest are for tests only' }] }],
+    },
+  },
+];

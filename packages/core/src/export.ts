@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { DatasetQuery } from './query.js';
+
+export const ExportFormat = z.enum(['csv', 'jsonl']);
+export type ExportFormat = z.infer<typeof ExportFormat>;
+
+/** `POST /dataset/export` body, as seed 001/003 describe it. */
+export const ExportRequest = z.strictObject({
+  dataset: DatasetQuery,
+  webhookURL: z.string().min(1).max(2048),
+  name: z.string().trim().min(1, 'name must not be empty').max(256),
+  format: ExportFormat,
+});
+export type ExportRequest = z.infer<typeof ExportRequest>;
+
+export const ExportState = z.enum(['queued', 'running', 'completed', 'failed']);
+export type ExportState = z.infer<typeof ExportState>;
+
+/** The completion webhook, field for field as seed 001 shows it. */
+export const WebhookPayload = z.strictObject({
+  queryUUID: z.uuid(),
+  name: z.string(),
+  format: ExportFormat,
+  /** The dataset query exactly as submitted; `hmacSignature` is computed over `JSON.stringify(payload)`. */
+  payload: z.unknown(),
+  hmacSignature: z.string().regex(/^[0-9a-f]{64}$/),
+  gcsBlob: z.strictObject({
+    url: z.url(),
+    expires: z.iso.datetime(),
+    timeTakenMs: z.int().nonnegative(),
+    numberRows: z.int().nonnegative(),
+  }),
+  requestedOn: z.iso.datetime(),
+  completedOn: z.iso.datetime(),
+});
+export type WebhookPayload = z.infer<typeof WebhookPayload>;

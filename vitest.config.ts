@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'tools/*/src/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Tests share one machine's PostgreSQL and ports; files run in parallel, tests inside a file in order.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
