@@ -8,3 +8,4 @@ export * from './plugins.js';
 export * from './logger.js';
 export * from './tokens.js';
 export * from './streams.js';
+export * from './keys.js';

@@ -1,0 +1,77 @@
+/** Schema migrations, applied in order; `PRAGMA user_version` records how far a database has come. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE accounts (
+    id          INTEGER PRIMARY KEY,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE api_keys (
+    key_hash    TEXT PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id),
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE settings (
+    name   TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+  CREATE TABLE exports (
+    id              TEXT PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts(id),
+    name            TEXT NOT NULL,
+    format          TEXT NOT NULL,
+    webhook_url     TEXT NOT NULL,
+    dataset_key     TEXT NOT NULL,
+    query           TEXT NOT NULL,
+    hmac_signature  TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    requested_at    INTEGER NOT NULL,
+    run_after       INTEGER NOT NULL,
+    started_at      INTEGER,
+    finished_at     INTEGER,
+    lease_owner     TEXT,
+    lease_until     INTEGER,
+    progress_rows   INTEGER NOT NULL DEFAULT 0,
+    progress_bytes  INTEGER NOT NULL DEFAULT 0,
+    result          TEXT,
+    error           TEXT,
+    downloads       INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX exports_due ON exports(state, run_after);
+  CREATE TABLE deliveries (
+    id               TEXT PRIMARY KEY,
+    account_id       INTEGER NOT NULL REFERENCES accounts(id),
+    export_id        TEXT REFERENCES exports(id),
+    event_type       TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    headers          TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    lease_owner      TEXT,
+    lease_until      INTEGER,
+    created_at       INTEGER NOT NULL,
+    last_error       TEXT
+  );
+  CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+  CREATE TABLE delivery_attempts (
+    delivery_id    TEXT NOT NULL REFERENCES deliveries(id),
+    n              INTEGER NOT NULL,
+    at             INTEGER NOT NULL,
+    duration_ms    INTEGER NOT NULL,
+    status         INTEGER,
+    error          TEXT,
+    response_body  TEXT,
+    PRIMARY KEY (delivery_id, n)
+  );
+  CREATE TABLE downloads (
+    id         INTEGER PRIMARY KEY,
+    export_id  TEXT NOT NULL REFERENCES exports(id),
+    at         INTEGER NOT NULL,
+    bytes      INTEGER NOT NULL,
+    client     TEXT NOT NULL,
+    range      TEXT
+  );
+  `,
+];

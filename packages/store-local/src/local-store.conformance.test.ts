@@ -1,0 +1,28 @@
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { describeStoreConformance } from '@ferry/testing';
+import { silentLogger } from '@ferry/core';
+import { localStore } from './index.js';
+
+let root = '';
+
+describeStoreConformance({
+  name: 'local',
+  create: async () => {
+    root = await mkdtemp(join(tmpdir(), 'ferry-store-'));
+    return localStore.create(localStore.options.parse({ root }), { logger: silentLogger, dataDir: root });
+  },
+  additionalTests: (getStore) => {
+    it('leaves no temp file behind after a failed put', async () => {
+      const store = getStore();
+      const failing = (async function* () {
+        yield Buffer.from('partial');
+        throw new Error('boom');
+      })();
+      await expect(store.put('dir/file.bin', failing, { contentType: 'text/plain' })).rejects.toThrow('boom');
+      expect((await readdir(join(root, 'dir'))).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    });
+  },
+});

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FerryError, collectBytes, type ObjectStore } from '@ferry/core';
+
+export interface StoreConformanceOptions {
+  name: string;
+  /** A fresh, empty store for each test. */
+  create: () => Promise<ObjectStore>;
+  additionalTests?: (getStore: () => ObjectStore) => void;
+}
+
+const MiB = 1024 * 1024;
+
+/** A deterministic body of `size` bytes, produced lazily in 256 KiB chunks, and its sha256. */
+function body(size: number, seed = 1): { chunks: AsyncIterable<Uint8Array>; sha256: string } {
+  const chunk = 256 * 1024;
+  const make = (i: number) => {
+    const n = Math.min(chunk, size - i * chunk);
+    const buf = Buffer.allocUnsafe(n);
+    for (let j = 0; j < n; j++) buf[j] = (i * 31 + j * 7 + seed) & 0xff;
+    return buf;
+  };
+  const count = Math.ceil(size / chunk);
+  const hash = createHash('sha256');
+  for (let i = 0; i < count; i++) hash.update(make(i));
+  return {
+    sha256: hash.digest('hex'),
+    chunks: (async function* () {
+      for (let i = 0; i < count; i++) yield make(i);
+    })(),
+  };
+}
+
+async function sha256Of(source: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of source) {
+    hash.update(chunk);
+    size += chunk.byteLength;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err, `expected a FerryError ${code}`).toBeInstanceOf(FerryError);
+  expect((err as FerryError).code).toBe(code);
+}
+
+/** The contract every ObjectStore meets, ours and third-party, run unchanged. */
+export function describeStoreConformance(options: StoreConformanceOptions): void {
+  describe(`store conformance: ${options.name}`, () => {
+    let store: ObjectStore;
+    const fresh = async () => {
+      store = await options.create();
+      return store;
+    };
+
+    for (const size of [0, 1, 5 * MiB + 1, 64 * MiB]) {
+      it(`round-trips ${size} bytes exactly, streaming`, async () => {
+        const s = await fresh();
+        const { chunks, sha256 } = body(size);
+        const before = process.memoryUsage();
+        const ref = await s.put(`round-trip/${size}.bin`, chunks, { contentType: 'application/octet-stream' });
+        const after = process.memoryUsage();
+        expect(ref.size).toBe(size);
+        expect(ref.sha256).toBe(sha256);
+        const got = await s.get(ref.key);
+        expect(got.size).toBe(size);
+        expect(got.contentType).toBe('application/octet-stream');
+        expect(await sha256Of(got.body)).toEqual({ sha256, size });
+        if (size >= 64 * MiB) {
+          // A store that buffered the body would grow by at least its size.
+          const grew = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+          expect(grew).toBeLessThan(40 * MiB);
+        }
+      });
+    }
+
+    it('overwrites an existing key with the new content', async () => {
+      const s = await fresh();
+      await s.put('over/write.txt', body(100, 1).chunks, { contentType: 'text/plain' });
+      const second = body(50, 2);
+      const ref = await s.put('over/write.txt', second.chunks, { contentType: 'text/csv' });
+      expect(ref.size).toBe(50);
+      const got = await s.get('over/write.txt');
+      expect(got.contentType).toBe('text/csv');
+      expect((await sha256Of(got.body)).sha256).toBe(second.sha256);
+    });
+
+    for (const key of ['../escape', 'a/../../b', '/absolute', 'back\\slash', 'nul\0byte', '', 'a//b', './a']) {
+      it(`rejects the unsafe key ${JSON.stringify(key)}`, async () => {
+        const s = await fresh();
+        await expectCode(s.put(key, body(1).chunks, { contentType: 'text/plain' }), 'INVALID_KEY');
+        await expectCode(s.get(key), 'INVALID_KEY');
+        await expectCode(s.delete(key), 'INVALID_KEY');
+      });
+    }
+
+    it('reports a missing key as NOT_FOUND', async () => {
+      const s = await fresh();
+      await expectCode(s.get('missing/object.bin'), 'NOT_FOUND');
+    });
+
+    it('deletes idempotently', async () => {
+      const s = await fresh();
+      await s.put('del/me.bin', body(10).chunks, { contentType: 'application/octet-stream' });
+      await s.delete('del/me.bin');
+      await s.delete('del/me.bin');
+      await expectCode(s.get('del/me.bin'), 'NOT_FOUND');
+    });
+
+    it('leaves no visible object when a put is aborted', async () => {
+      const s = await fresh();
+      const abort = new AbortController();
+      const source = (async function* () {
+        yield Buffer.alloc(64 * 1024, 1);
+        abort.abort(new Error('client went away'));
+        yield Buffer.alloc(64 * 1024, 2);
+      })();
+      await expect(s.put('aborted/object.bin', source, { contentType: 'text/plain', signal: abort.signal })).rejects.toThrow();
+      await expectCode(s.get('aborted/object.bin'), 'NOT_FOUND');
+    });
+
+    it('leaves no visible object when the body fails mid-way', async () => {
+      const s = await fresh();
+      const source = (async function* () {
+        yield Buffer.alloc(1024, 1);
+        throw new Error('source broke');
+      })();
+      await expect(s.put('failed/object.bin', source, { contentType: 'text/plain' })).rejects.toThrow('source broke');
+      await expectCode(s.get('failed/object.bin'), 'NOT_FOUND');
+    });
+
+    it('serves byte ranges when it says it can', async () => {
+      const s = await fresh();
+      if (!s.capabilities.rangeReads) return;
+      const data = Buffer.from('0123456789abcdef');
+      await s.put('range/data.txt', (async function* () { yield data; })(), { contentType: 'text/plain' });
+      const got = await s.get('range/data.txt', { range: { start: 3, end: 9 } });
+      expect(got.size).toBe(7);
+      expect((await collectBytes(got.body)).toString()).toBe('3456789');
+    });
+
+    it('signs URLs that return the same bytes, when it says it can', async () => {
+      const s = await fresh();
+      if (!s.capabilities.signedUrls || !s.signUrl) return;
+      const { chunks, sha256 } = body(4096);
+      await s.put('signed/data.bin', chunks, { contentType: 'application/octet-stream' });
+      const url = await s.signUrl('signed/data.bin', { expiresInSec: 60 });
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex')).toBe(sha256);
+      const expired = await s.signUrl('signed/data.bin', { expiresInSec: 1 });
+      await new Promise((r) => setTimeout(r, 2_100));
+      expect((await fetch(expired)).status).toBeGreaterThanOrEqual(400);
+    });
+
+    options.additionalTests?.(() => store);
+  });
+}
