@@ -1,0 +1,53 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { FerryError } from '@ferry/core';
+
+export interface DownloadClaim {
+  exportId: string;
+  expiresAt: Date;
+}
+
+/**
+ * Ferry's own download links: `<publicUrl>/downloads/<token>`, where the token is the export id and
+ * expiry signed with a server secret. A link cannot be guessed or altered (403), and stops working
+ * at its expiry (410) regardless of what the store could sign, which is how 30-day links outlive
+ * the 7-day cap of S3 and GCS presigned URLs.
+ */
+export class DownloadLinks {
+  readonly #secret: Buffer;
+  readonly #publicUrl: () => string;
+
+  /** `publicUrl` may be a function: a server on port 0 knows its address only once it listens. */
+  constructor(secret: string, publicUrl: string | (() => string)) {
+    this.#secret = Buffer.from(secret, 'base64url');
+    this.#publicUrl = typeof publicUrl === 'function' ? publicUrl : () => publicUrl;
+  }
+
+  url(claim: DownloadClaim): string {
+    return `${this.#publicUrl().replace(/\/+$/, '')}/downloads/${this.token(claim)}`;
+  }
+
+  token(claim: DownloadClaim): string {
+    const body = Buffer.from(`${claim.exportId}.${Math.floor(claim.expiresAt.getTime() / 1000)}`).toString('base64url');
+    return `${body}.${this.#mac(body)}`;
+  }
+
+  verify(token: string, now: Date = new Date()): DownloadClaim {
+    const invalid = () => new FerryError('TOKEN_INVALID', 'this download link is not valid');
+    const [body, mac, extra] = token.split('.');
+    if (!body || !mac || extra !== undefined) throw invalid();
+    const expected = Buffer.from(this.#mac(body));
+    const given = Buffer.from(mac);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
+    const [exportId, exp] = Buffer.from(body, 'base64url').toString('utf8').split('.');
+    const expiresAt = new Date(Number(exp) * 1000);
+    if (!exportId || Number.isNaN(expiresAt.getTime())) throw invalid();
+    if (expiresAt.getTime() <= now.getTime()) {
+      throw new FerryError('TOKEN_EXPIRED', `this download link expired at ${expiresAt.toISOString()}`);
+    }
+    return { exportId, expiresAt };
+  }
+
+  #mac(body: string): string {
+    return createHmac('sha256', this.#secret).update(body).digest('base64url');
+  }
+}

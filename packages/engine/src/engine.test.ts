@@ -1,0 +1,48 @@
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { collectBytes } from '@ferry/core';
+import { gzip } from './compression.js';
+import { DEFAULT_DELIVERY_SCHEDULE_MS, nextDelayMs } from './retry-schedule.js';
+import { deliveryId, fileSlug } from './ids.js';
+
+describe('retry schedule', () => {
+  it('follows the default schedule within +-20% jitter and ends when it is spent', () => {
+    DEFAULT_DELIVERY_SCHEDULE_MS.forEach((base, i) => {
+      expect(nextDelayMs(DEFAULT_DELIVERY_SCHEDULE_MS, i, () => 0)).toBe(Math.round(base * 0.8));
+      expect(nextDelayMs(DEFAULT_DELIVERY_SCHEDULE_MS, i, () => 1)).toBe(Math.round(base * 1.2));
+    });
+    expect(nextDelayMs(DEFAULT_DELIVERY_SCHEDULE_MS, DEFAULT_DELIVERY_SCHEDULE_MS.length)).toBeNull();
+    expect(DEFAULT_DELIVERY_SCHEDULE_MS.slice(0, 3)).toEqual([0, 5_000, 300_000]);
+  });
+});
+
+describe('gzip', () => {
+  it('produces gzip that gunzip reads back', async () => {
+    const parts = Array.from({ length: 50 }, (_, i) => Buffer.from(`line ${i},"x"\n`.repeat(1000)));
+    const zipped = await collectBytes(gzip((async function* () { yield* parts; })()));
+    expect(gunzipSync(zipped).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('surfaces a source failure to the consumer', async () => {
+    const failing = (async function* () {
+      yield Buffer.from('a');
+      throw new Error('source broke');
+    })();
+    await expect(collectBytes(gzip(failing))).rejects.toThrow('source broke');
+  });
+});
+
+describe('ids and names', () => {
+  it('derives one delivery id per export and event', () => {
+    expect(deliveryId('e1', 'export.completed')).toBe(deliveryId('e1', 'export.completed'));
+    expect(deliveryId('e1', 'export.completed')).not.toBe(deliveryId('e2', 'export.completed'));
+    expect(deliveryId('e1', 'export.completed')).toMatch(/^msg_[A-Za-z0-9_-]{27}$/);
+  });
+
+  it('makes safe file names from export names', () => {
+    expect(fileSlug('Seattle Rental Data Export')).toBe('Seattle-Rental-Data-Export');
+    expect(fileSlug('../../etc/passwd')).toBe('etc-passwd');
+    expect(fileSlug('Café Zürich / 2024')).toBe('Cafe-Zurich-2024');
+    expect(fileSlug('///')).toBe('export');
+  });
+});

@@ -1,0 +1,229 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { RecordBatch } from 'apache-arrow';
+import {
+  DatasetQuery,
+  FerryError,
+  isFerryError,
+  parseOrThrow,
+  resolveQuery,
+  tapBytes,
+  type Catalog,
+  type ExportJob,
+  type ExportResult,
+  type FormatWriter,
+  type JobStore,
+  type Logger,
+  type ObjectStore,
+  type QuerySource,
+  type WebhookPayload,
+} from '@ferry/core';
+import { gzip } from './compression.js';
+import type { DownloadLinks } from './download-links.js';
+import { deliveryId, fileSlug } from './ids.js';
+import { PollLoop } from './poll-loop.js';
+
+export interface ExportWorkerDeps {
+  jobs: JobStore;
+  catalog: Catalog;
+  sources: ReadonlyMap<string, QuerySource>;
+  formats: ReadonlyMap<string, FormatWriter>;
+  store: ObjectStore;
+  links: DownloadLinks;
+  logger: Logger;
+}
+
+export interface ExportWorkerOptions {
+  /** Lease on a claimed job; a worker that dies is replaced once it runs out. */
+  leaseMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+  /** Attempts per export before it fails for good. */
+  maxAttempts: number;
+  /** How long a finished export stays downloadable. */
+  retentionMs: number;
+  gzipLevel: number;
+  /** On stop, how long a running export may take to finish before it is released. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_EXPORT_WORKER_OPTIONS: ExportWorkerOptions = {
+  leaseMs: 60_000,
+  heartbeatMs: 2_000,
+  pollMs: 250,
+  maxAttempts: 3,
+  retentionMs: 30 * 24 * 3_600_000,
+  gzipLevel: 6,
+  shutdownGraceMs: 10_000,
+};
+
+const RETRY_BASE_MS = 5_000;
+
+/** Claims queued exports and turns each into a stored file plus a queued completion webhook. */
+export class ExportWorker {
+  readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly #opts: ExportWorkerOptions;
+  readonly #loop: PollLoop;
+  #current: { job: ExportJob; abort: AbortController; done: Promise<void> } | undefined;
+  #releasing = false;
+
+  constructor(
+    private readonly deps: ExportWorkerDeps,
+    options: Partial<ExportWorkerOptions> = {},
+  ) {
+    this.#opts = { ...DEFAULT_EXPORT_WORKER_OPTIONS, ...options };
+    this.#loop = new PollLoop(() => this.runOnce(), this.#opts.pollMs, (err) =>
+      this.deps.logger.error({ err: String(err) }, 'export worker tick failed'),
+    );
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  poke(): void {
+    this.#loop.poke();
+  }
+
+  /** Stop claiming; let the running export finish within the grace period, else abort and release it. */
+  async stop(): Promise<void> {
+    const stopping = this.#loop.stop();
+    const current = this.#current;
+    if (current) {
+      const finished = await Promise.race([
+        current.done.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), this.#opts.shutdownGraceMs).unref()),
+      ]);
+      if (!finished) {
+        this.#releasing = true;
+        current.abort.abort(new FerryError('ABORTED', 'worker shutting down'));
+        await current.done;
+      }
+    }
+    await stopping;
+  }
+
+  /** Claim and run one export. True when there was one. */
+  async runOnce(): Promise<boolean> {
+    const job = await this.deps.jobs.claimExport(this.id, this.#opts.leaseMs);
+    if (!job) return false;
+    const abort = new AbortController();
+    const done = this.#run(job, abort);
+    this.#current = { job, abort, done };
+    try {
+      await done;
+    } finally {
+      this.#current = undefined;
+    }
+    return true;
+  }
+
+  async #run(job: ExportJob, abort: AbortController): Promise<void> {
+    const { jobs, logger } = this.deps;
+    const progress = { rows: 0, bytes: 0 };
+    const heartbeat = setInterval(() => {
+      jobs
+        .heartbeatExport(job.id, this.id, this.#opts.leaseMs, progress)
+        .then((held) => {
+          if (!held) abort.abort(new FerryError('ABORTED', 'lease lost'));
+        })
+        .catch((err: unknown) => logger.warn({ queryUUID: job.id, err: String(err) }, 'heartbeat failed'));
+    }, this.#opts.heartbeatMs);
+    try {
+      const result = await this.#produce(job, progress, abort.signal);
+      const completed = await jobs.completeExport(job.id, this.id, result, [this.#completionDelivery(job, result)]);
+      if (completed) logger.info({ queryUUID: job.id, rows: result.numberRows, bytes: result.bytes, ms: result.timeTakenMs }, 'export completed');
+    } catch (err) {
+      await this.#handleFailure(job, err);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async #produce(job: ExportJob, progress: { rows: number; bytes: number }, signal: AbortSignal): Promise<ExportResult> {
+    const { catalog, sources, formats, store } = this.deps;
+    const query = parseOrThrow(DatasetQuery, job.query);
+    const resolved = resolveQuery(catalog, query);
+    const source = sources.get(resolved.dataset.source);
+    if (!source) throw new FerryError('INVALID_CONFIG', `dataset "${resolved.dataset.key}" names source "${resolved.dataset.source}", which is not configured`);
+    const format = formats.get(job.format);
+    if (!format) throw new FerryError('INVALID_CONFIG', `format "${job.format}" is not configured`);
+
+    const rows = await source.open(resolved, { signal });
+    const counted = countRows(rows.batches, (n) => (progress.rows += n));
+    const encoded = format.write(rows.schema, counted, { signal });
+    const body = format.compressible ? gzip(encoded, this.#opts.gzipLevel) : encoded;
+    const extension = format.compressible ? `${format.extension}.gz` : format.extension;
+    const fileName = `${fileSlug(job.name)}.${extension}`;
+    const contentType = format.compressible ? 'application/gzip' : format.mediaType;
+    const ref = await store.put(`${job.id}/${fileName}`, tapBytes(body, (c) => (progress.bytes += c.byteLength)), { contentType, signal });
+
+    const finishedAt = new Date();
+    return {
+      objectKey: ref.key,
+      contentType,
+      fileName,
+      numberRows: progress.rows,
+      bytes: ref.size,
+      sha256: ref.sha256,
+      timeTakenMs: finishedAt.getTime() - job.requestedAt.getTime(),
+      finishedAt,
+      expiresAt: new Date(finishedAt.getTime() + this.#opts.retentionMs),
+    };
+  }
+
+  /** The seed 001 payload, field for field. */
+  #completionDelivery(job: ExportJob, result: ExportResult) {
+    const payload: WebhookPayload = {
+      queryUUID: job.id,
+      name: job.name,
+      format: job.format,
+      payload: job.query,
+      hmacSignature: job.hmacSignature,
+      gcsBlob: {
+        url: this.deps.links.url({ exportId: job.id, expiresAt: result.expiresAt }),
+        expires: result.expiresAt.toISOString(),
+        timeTakenMs: result.timeTakenMs,
+        numberRows: result.numberRows,
+      },
+      requestedOn: job.requestedAt.toISOString(),
+      completedOn: result.finishedAt.toISOString(),
+    };
+    return {
+      id: deliveryId(job.id, 'export.completed'),
+      accountId: job.accountId,
+      exportId: job.id,
+      eventType: 'export.completed',
+      url: job.webhookUrl,
+      body: JSON.stringify(payload),
+      headers: { 'SHA256-HMAC-Signature': job.hmacSignature },
+    };
+  }
+
+  async #handleFailure(job: ExportJob, err: unknown): Promise<void> {
+    const { jobs, logger } = this.deps;
+    if (this.#releasing) {
+      await jobs.releaseExport(job.id, this.id);
+      logger.info({ queryUUID: job.id }, 'export released for another worker');
+      return;
+    }
+    const reason = isFerryError(err) ? err.message : err instanceof Error ? err.message : String(err);
+    // Input errors will fail again; everything else (a source or store outage) may not.
+    const permanent = isFerryError(err) && err.status < 500 && err.code !== 'ABORTED';
+    if (!permanent && job.attempts < this.#opts.maxAttempts) {
+      const delay = RETRY_BASE_MS * 2 ** (job.attempts - 1) * (0.8 + Math.random() * 0.4);
+      await jobs.failExport(job.id, this.id, reason, new Date(Date.now() + delay));
+      logger.warn({ queryUUID: job.id, attempt: job.attempts, reason }, 'export attempt failed; will retry');
+    } else {
+      await jobs.failExport(job.id, this.id, reason);
+      logger.error({ queryUUID: job.id, attempt: job.attempts, reason }, 'export failed');
+    }
+  }
+}
+
+async function* countRows(batches: AsyncIterable<RecordBatch>, add: (n: number) => void): AsyncIterable<RecordBatch> {
+  for await (const batch of batches) {
+    add(batch.numRows);
+    yield batch;
+  }
+}
