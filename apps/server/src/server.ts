@@ -1,0 +1,78 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import { FerryError, isFerryError, type Catalog } from '@ferry/core';
+import type { DownloadService, ExportService } from '@ferry/engine';
+import { describeDataset } from './datasets.js';
+
+export interface ServerDeps {
+  exports: ExportService;
+  downloads: DownloadService;
+  catalog: Catalog;
+  logger: FastifyBaseLogger;
+  /** Called after an export is queued, so an in-process worker can start at once. */
+  onQueued?: () => void;
+}
+
+/** The HTTP API of the seeds, plus status, downloads, datasets and health. */
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    disableRequestLogging: false,
+  });
+
+  app.setErrorHandler((err: FastifyError | FerryError, req, reply) => {
+    if (isFerryError(err)) return reply.status(err.status).send(err.toJSON());
+    // Fastify's own 4xx (malformed JSON, wrong content type, body too large) keep their status.
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      const code = err.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED';
+      return reply.status(err.statusCode).send({ error: { code, message: err.message } });
+    }
+    req.log.error({ err: { message: err.message, stack: err.stack } }, 'request failed');
+    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
+  );
+
+  const apiKey = (headers: Record<string, unknown>): string | undefined => {
+    const value = headers['x-api-key'];
+    return typeof value === 'string' && value.length > 0 ? value : undefined;
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.post('/dataset/export', async (req, reply) => {
+    const key = apiKey(req.headers);
+    const account = await deps.exports.authenticate(key);
+    const queryUUID = await deps.exports.submit(account, key!, req.body);
+    deps.onQueued?.();
+    return reply.status(201).send({ queryUUID });
+  });
+
+  app.get<{ Params: { queryUUID: string } }>('/dataset/export/:queryUUID', async (req) => {
+    const account = await deps.exports.authenticate(apiKey(req.headers));
+    return deps.exports.status(account, req.params.queryUUID);
+  });
+
+  app.get('/datasets', async (req) => {
+    await deps.exports.authenticate(apiKey(req.headers));
+    return { default: deps.catalog.defaultKey, datasets: deps.catalog.list().map(describeDataset) };
+  });
+
+  app.get<{ Params: { key: string } }>('/datasets/:key', async (req) => {
+    await deps.exports.authenticate(apiKey(req.headers));
+    const dataset = deps.catalog.get(req.params.key);
+    if (!dataset) throw new FerryError('NOT_FOUND', `no dataset "${req.params.key}"`);
+    return describeDataset(dataset);
+  });
+
+  // The link itself is the credential: no API key, as with the signed URLs it stands in for.
+  app.get<{ Params: { token: string } }>('/downloads/:token', async (req, reply) => {
+    const range = req.headers.range;
+    const download = await deps.downloads.open(req.params.token, { rangeHeader: range, client: req.ip });
+    return reply.status(download.status).headers(download.headers).send(download.body);
+  });
+
+  return app;
+}

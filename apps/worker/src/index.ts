@@ -1,0 +1,47 @@
+import type { Catalog, FormatWriter, JobStore, Logger, Notifier, ObjectStore, QuerySource } from '@ferry/core';
+import {
+  DeliveryWorker,
+  ExportWorker,
+  type DeliveryWorkerOptions,
+  type DownloadLinks,
+  type ExportWorkerOptions,
+} from '@ferry/engine';
+
+export interface WorkerDeps {
+  jobs: JobStore;
+  catalog: Catalog;
+  sources: ReadonlyMap<string, QuerySource>;
+  formats: ReadonlyMap<string, FormatWriter>;
+  store: ObjectStore;
+  notifier: Notifier;
+  links: DownloadLinks;
+  logger: Logger;
+}
+
+export interface Workers {
+  exports: ExportWorker;
+  deliveries: DeliveryWorker;
+  start(): void;
+  /** Stop claiming; finish or release the running export; let in-flight deliveries record. */
+  stop(): Promise<void>;
+}
+
+/** The background half of Ferry: export runner and webhook delivery, sharing one job store. */
+export function createWorkers(
+  deps: WorkerDeps,
+  options: { exports?: Partial<ExportWorkerOptions>; deliveries?: Partial<DeliveryWorkerOptions> } = {},
+): Workers {
+  const exports = new ExportWorker(deps, options.exports);
+  const deliveries = new DeliveryWorker(deps, options.deliveries);
+  return {
+    exports,
+    deliveries,
+    start() {
+      exports.start();
+      deliveries.start();
+    },
+    async stop() {
+      await Promise.all([exports.stop(), deliveries.stop()]);
+    },
+  };
+}
