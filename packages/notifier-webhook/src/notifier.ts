@@ -1,0 +1,82 @@
+import { Agent } from 'undici';
+import { FerryError, type DeliveryResult, type FieldPath, type Notifier, type OutgoingWebhook } from '@ferry/core';
+import { createAddressPolicy, InvalidCidrError, type AddressPolicy } from './address-policy.js';
+import { createGuardedConnector, type Dialer } from './connector.js';
+import { deliverOnce } from './deliver.js';
+import { signPayload } from './sign.js';
+import { parseTarget, resolveHost, ResolveFailedError, systemResolver, TargetRefusedError, vetAddresses, type Resolver } from './target.js';
+
+export const DEFAULTS = {
+  timeoutMs: 15_000,
+  connectTimeoutMs: 15_000,
+  userAgent: 'Ferry-Webhooks/0.1',
+} as const;
+
+export interface WebhookNotifierOptions {
+  /** CIDRs the operator trusts: targets inside them may be non-global and may use plain http. */
+  allowCidrs?: readonly string[];
+  /** Whole attempt: connect, send, response headers and the 4 KiB body excerpt. */
+  timeoutMs?: number;
+  /** DNS resolution plus TCP/TLS setup. */
+  connectTimeoutMs?: number;
+  userAgent?: string;
+  /** Host name -> addresses, used both at validation and at connect time. Default: `dns.lookup` (all). */
+  resolve?: Resolver;
+  /** Replace the low-level dial (tests record what would be dialled). Receives vetted IPs only. */
+  connect?: Dialer;
+}
+
+export interface WebhookNotifier extends Notifier {
+  readonly policy: AddressPolicy;
+  close(): Promise<void>;
+}
+
+export function createWebhookNotifier(options: WebhookNotifierOptions = {}): WebhookNotifier {
+  let policy: AddressPolicy;
+  try {
+    policy = createAddressPolicy(options.allowCidrs ?? []);
+  } catch (err) {
+    if (err instanceof InvalidCidrError) {
+      throw new FerryError('INVALID_OPTIONS', err.message, { path: ['allowCidrs', err.index], plugin: 'notifier:webhook' });
+    }
+    throw err;
+  }
+  const resolve = options.resolve ?? systemResolver;
+  const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+  const userAgent = options.userAgent ?? DEFAULTS.userAgent;
+
+  const agent = new Agent({
+    connect: createGuardedConnector({ policy, resolve, connectTimeoutMs, dial: options.connect }),
+    // Backstops for the per-attempt signal, so a stuck socket cannot outlive the attempt budget.
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+
+  return {
+    name: 'webhook',
+    policy,
+
+    async validateTarget(url: string, path: FieldPath): Promise<void> {
+      try {
+        const target = parseTarget(url);
+        const addresses = target.literal ? [target.host] : await resolveHost(resolve, target.host);
+        vetAddresses(addresses, target, policy);
+      } catch (err) {
+        if (err instanceof TargetRefusedError) throw new FerryError('INVALID_WEBHOOK_URL', err.message, { path });
+        if (err instanceof ResolveFailedError) throw new FerryError('TRANSIENT', err.message, { path, cause: err });
+        throw err;
+      }
+    },
+
+    signPayload,
+
+    deliver(message: OutgoingWebhook, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<DeliveryResult> {
+      return deliverOnce({ agent, policy, userAgent, defaultTimeoutMs: timeoutMs }, message, opts);
+    },
+
+    async close(): Promise<void> {
+      await agent.close();
+    },
+  };
+}
