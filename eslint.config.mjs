@@ -16,7 +16,8 @@ export default [
         'error',
         {
           enforceBuildableLibDependency: false,
-          allow: [],
+          // The cli composes the server and the worker into one process (`ferry serve`).
+          allow: ['@ferry/server', '@ferry/worker'],
           depConstraints: [
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: [], bannedExternalImports: SDKS },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:core'] },
