@@ -1,24 +1,38 @@
 #!/usr/bin/env node
 import { isFerryError, formatPath } from '@ferry/core';
-import { settingsFromEnv, envName } from './settings.js';
+import { loadConfig } from './config.js';
 import { startFerry } from './runtime.js';
 import { listen } from './listen.js';
 
 const USAGE = `Usage: ferry <command>
 
 Commands:
-  serve                 Run the API and the workers in one process (default)
+  serve [--config F]    Run the API and the workers in one process (default)
   listen [port] [dir]   Run a webhook receiver on 127.0.0.1 (default port 9000) that verifies
                         Ferry's signature with FERRY_API_KEY and, given a dir, downloads each file
   help                  Show this help
 
-Settings come from the environment: FERRY_PORT (8080), FERRY_HOST (127.0.0.1),
-FERRY_DATA_DIR (./.ferry), FERRY_API_KEY, FERRY_PUBLIC_URL, FERRY_WEBHOOK_ALLOW_CIDRS,
-FERRY_LOG_LEVEL (info). See README.md.`;
+Configuration: --config ferry.config.json (or FERRY_CONFIG); the environment overrides it:
+FERRY_PORT (8080), FERRY_HOST (127.0.0.1), FERRY_DATA_DIR (./.ferry), FERRY_API_KEY,
+FERRY_PUBLIC_URL, FERRY_WEBHOOK_ALLOW_CIDRS, FERRY_LOG_LEVEL (info). See docs/configuration.md.`;
 
-async function serve(): Promise<void> {
-  const settings = settingsFromEnv();
-  const ferry = await startFerry(settings);
+/** `--name value` or `--name=value`. */
+function flag(args: string[], name: string): string | undefined {
+  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  const arg = args[i]!;
+  if (arg.includes('=')) return arg.slice(arg.indexOf('=') + 1);
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return value;
+}
+
+let configOrigin = 'the environment';
+
+async function serve(args: string[]): Promise<void> {
+  const { config, apiKey, origin } = await loadConfig({ file: flag(args, 'config') });
+  configOrigin = origin;
+  const ferry = await startFerry(config, apiKey);
   if (ferry.generatedApiKey) {
     // Printed once, to the terminal only: the store keeps just its hash.
     process.stdout.write(
@@ -57,10 +71,10 @@ async function receive(args: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const command = argv[0] ?? 'serve';
+  const command = argv[0] && !argv[0].startsWith('--') ? argv[0] : 'serve';
   switch (command) {
     case 'serve':
-      return serve();
+      return serve(argv[0] === 'serve' ? argv.slice(1) : argv);
     case 'listen':
       return receive(argv.slice(1));
     case 'help':
@@ -76,9 +90,8 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (isFerryError(err)) {
-    const field = err.path ? formatPath(err.path) : undefined;
-    const env = field ? envName(field) : undefined;
-    process.stderr.write(`ferry: ${err.code}: ${err.message}${env ? ` (${env})` : field ? ` (at ${field})` : ''}\n`);
+    const where = err.path ? ` (at ${formatPath(err.path)} in ${configOrigin})` : '';
+    process.stderr.write(`ferry: ${err.code}: ${err.message}${where}\n`);
   } else {
     process.stderr.write(`ferry: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFerry } from './runtime.js';
-import { Settings } from './settings.js';
+import { defineConfig } from './config.js';
 import { startSeedReceivers, waitFor, type SeedReceivers } from './test-support/seed-receivers.js';
 
 let dataDir: string;
@@ -19,12 +19,12 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const settings = () =>
-  Settings.parse({ port: 0, dataDir, apiKey: 'your-api-key', webhookAllowCidrs: ['127.0.0.1/32'], logLevel: 'silent' });
+const config = () =>
+  defineConfig({ dataDir, server: { port: 0 }, logLevel: 'silent', notifier: { use: 'webhook', options: { allowCidrs: ['127.0.0.1/32'] } } });
 
 it('completes after a restart an export queued before it, and retries a failing receiver with one id', async () => {
   // First life: the API accepts the export but no worker runs, then the process goes away.
-  const first = await startFerry(settings(), { workers: false });
+  const first = await startFerry(config(), 'your-api-key', { workers: false });
   const res = await fetch(`${first.url}/dataset/export`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': 'your-api-key' },
@@ -41,7 +41,7 @@ it('completes after a restart an export queued before it, and retries a failing 
 
   // Second life: the receiver fails twice; deliveries retry on a short schedule.
   receivers.failNext(2, 500);
-  const second = await startFerry(settings(), { deliveryWorker: { scheduleMs: [0, 100, 100, 100] } });
+  const second = await startFerry(config(), 'your-api-key', { deliveryWorker: { scheduleMs: [0, 100, 100, 100] } });
   try {
     const ok = await waitFor('a successful delivery', () => receivers.received.find((r) => r.body.queryUUID === queryUUID && r.status === 200));
     const attempts = receivers.received.filter((r) => r.body.queryUUID === queryUUID);
@@ -59,7 +59,7 @@ it('completes after a restart an export queued before it, and retries a failing 
 
   // Third life: a delivered webhook is not sent again.
   const before = receivers.received.length;
-  const third = await startFerry(settings());
+  const third = await startFerry(config(), 'your-api-key');
   await new Promise((r) => setTimeout(r, 1_000));
   await third.stop();
   expect(receivers.received.length).toBe(before);

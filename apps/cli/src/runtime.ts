@@ -6,9 +6,11 @@ import { container, type DependencyContainer } from 'tsyringe';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import {
+  FerryError,
   TOKENS,
   createCatalog,
   type Catalog,
+  type DatasetDefinition,
   type FormatWriter,
   type JobStore,
   type Notifier,
@@ -22,7 +24,7 @@ import { buildServer } from '@ferry/server';
 import { createWorkers, type Workers } from '@ferry/worker';
 import { ensureRentalsDataset, rentalsDataset } from '@ferry/sample-rentals';
 import { builtInPlugins } from './plugins.js';
-import type { Settings } from './settings.js';
+import type { FerryConfig } from './config.js';
 
 export interface FerryRuntime {
   /** Where the API listens, e.g. `http://127.0.0.1:8080`. */
@@ -45,34 +47,35 @@ export interface RuntimeOverrides {
 }
 
 const DOWNLOAD_SECRET = 'download_link_secret';
+const DAY_MS = 86_400_000;
 
 /** The composition root for `ferry serve`: plugins, catalog, API and workers in one process. */
-export async function startFerry(settings: Settings, overrides: RuntimeOverrides = {}): Promise<FerryRuntime> {
-  await mkdir(settings.dataDir, { recursive: true });
-  const logger = pino({ level: settings.logLevel, redact: ['req.headers["x-api-key"]', 'req.headers.authorization'] });
-  const di = await createContainer(settings, logger, overrides);
+export async function startFerry(config: FerryConfig, apiKey?: string, overrides: RuntimeOverrides = {}): Promise<FerryRuntime> {
+  await mkdir(config.dataDir, { recursive: true });
+  const logger = pino({ level: config.logLevel, redact: ['req.headers["x-api-key"]', 'req.headers.authorization'] });
+  const di = await createContainer(config, logger, overrides);
   const jobs = di.resolve<JobStore>(TOKENS.Jobs);
-
-  const generatedApiKey = await bootstrapApiKey(jobs, settings.apiKey);
-  const secret = await jobs.getOrCreateSetting(DOWNLOAD_SECRET, () => randomBytes(32).toString('base64url'));
-  let publicUrl = settings.publicUrl ?? '';
-  const links = new DownloadLinks(secret, () => publicUrl);
-
   const catalog = di.resolve<Catalog>(TOKENS.Catalog);
   const store = di.resolve<ObjectStore>(TOKENS.Store);
   const notifier = di.resolve<Notifier>(TOKENS.Notifier);
+  const sources = di.resolve<ReadonlyMap<string, QuerySource>>(TOKENS.Sources);
+
+  const generatedApiKey = await bootstrapApiKey(jobs, apiKey);
+  const secret = await jobs.getOrCreateSetting(DOWNLOAD_SECRET, () => randomBytes(32).toString('base64url'));
+  let publicUrl = config.server.publicUrl ?? '';
+  const links = new DownloadLinks(secret, () => publicUrl);
+
   const workers = createWorkers(
+    { jobs, catalog, store, notifier, links, logger, sources, formats: di.resolve<ReadonlyMap<string, FormatWriter>>(TOKENS.Formats) },
     {
-      jobs,
-      catalog,
-      store,
-      notifier,
-      links,
-      logger,
-      sources: di.resolve<ReadonlyMap<string, QuerySource>>(TOKENS.Sources),
-      formats: di.resolve<ReadonlyMap<string, FormatWriter>>(TOKENS.Formats),
+      exports: {
+        retentionMs: config.exports.retentionDays * DAY_MS,
+        maxAttempts: config.exports.maxAttempts,
+        gzipLevel: config.exports.gzipLevel,
+        ...overrides.exportWorker,
+      },
+      deliveries: { concurrency: config.deliveries.concurrency, timeoutMs: config.deliveries.timeoutMs, ...overrides.deliveryWorker },
     },
-    { exports: overrides.exportWorker, deliveries: overrides.deliveryWorker },
   );
   const app = buildServer({
     exports: new ExportService({ jobs, catalog, notifier, links }),
@@ -81,20 +84,20 @@ export async function startFerry(settings: Settings, overrides: RuntimeOverrides
     logger,
     onQueued: () => workers.exports.poke(),
   });
-  await app.listen({ port: settings.port, host: settings.host });
+  await app.listen({ port: config.server.port, host: config.server.host });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   publicUrl ||= url;
   if (overrides.workers !== false) workers.start();
-  logger.info({ url, dataDir: settings.dataDir, publicUrl }, 'ferry is serving');
+  logger.info({ url, dataDir: config.dataDir, publicUrl }, 'ferry is serving');
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
       await app.close();
       await workers.stop();
-      await Promise.all([...di.resolve<ReadonlyMap<string, QuerySource>>(TOKENS.Sources).values()].map((s) => s.close()));
+      await Promise.all([...sources.values()].map((s) => s.close()));
       await notifier.close?.();
       await store.close?.();
       await jobs.close();
@@ -102,28 +105,34 @@ export async function startFerry(settings: Settings, overrides: RuntimeOverrides
   return { url, app, workers, jobs, generatedApiKey, stop };
 }
 
-async function createContainer(settings: Settings, logger: PluginContext['logger'], overrides: RuntimeOverrides): Promise<DependencyContainer> {
+/** Create every configured plugin (each validates its own options), then register the instances. */
+async function createContainer(config: FerryConfig, logger: PluginContext['logger'], overrides: RuntimeOverrides): Promise<DependencyContainer> {
   const registry = builtInPlugins();
-  const ctx: PluginContext = { logger, dataDir: settings.dataDir };
+  const ctx: PluginContext = { logger, dataDir: config.dataDir };
+  const sources = new Map<string, QuerySource>();
+  for (const [name, slot] of Object.entries(config.sources)) sources.set(name, await registry.create('source', slot, ctx, ['sources', name]));
+  const formats = new Map<string, FormatWriter>();
+  for (const [name, slot] of Object.entries(config.formats)) formats.set(name, await registry.create('format', slot, ctx, ['formats', name]));
+
+  const datasets: DatasetDefinition[] = [...config.datasets];
+  if (config.sampleDataset) datasets.push(rentalsDataset(await ensureRentalsDataset(config.dataDir)));
+  datasets.forEach((d, i) => {
+    if (!sources.has(d.source)) {
+      throw new FerryError('INVALID_CONFIG', `dataset "${d.key}" uses source "${d.source}", which is not configured under "sources"`, {
+        path: ['datasets', i, 'source'],
+      });
+    }
+  });
+
   // tsyringe's factories are synchronous: create plugins first, then register the instances.
   const di = container.createChildContainer();
   di.registerInstance(TOKENS.Logger, logger);
-  di.registerInstance(TOKENS.Jobs, await registry.create('jobs', { use: 'sqlite' }, ctx));
-  di.registerInstance(TOKENS.Store, await registry.create('store', { use: 'local' }, ctx));
-  di.registerInstance(
-    TOKENS.Notifier,
-    overrides.notifier ?? (await registry.create('notifier', { use: 'webhook', options: { allowCidrs: settings.webhookAllowCidrs } }, ctx)),
-  );
-  di.registerInstance(TOKENS.Sources, new Map([['default', await registry.create('source', { use: 'duckdb' }, ctx)]]));
-  di.registerInstance(
-    TOKENS.Formats,
-    new Map<string, FormatWriter>([
-      ['csv', await registry.create('format', { use: 'csv' }, ctx)],
-      ['jsonl', await registry.create('format', { use: 'jsonl' }, ctx)],
-    ]),
-  );
-  const rentals = await ensureRentalsDataset(settings.dataDir);
-  di.registerInstance(TOKENS.Catalog, createCatalog([rentalsDataset(rentals)]));
+  di.registerInstance(TOKENS.Jobs, await registry.create('jobs', config.jobs, ctx, ['jobs']));
+  di.registerInstance(TOKENS.Store, await registry.create('store', config.store, ctx, ['store']));
+  di.registerInstance(TOKENS.Notifier, overrides.notifier ?? (await registry.create('notifier', config.notifier, ctx, ['notifier'])));
+  di.registerInstance(TOKENS.Sources, sources);
+  di.registerInstance(TOKENS.Formats, formats);
+  di.registerInstance(TOKENS.Catalog, createCatalog(datasets, config.defaultDataset));
   return di;
 }
 

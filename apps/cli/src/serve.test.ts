@@ -8,7 +8,7 @@ import { WebhookPayload } from '@ferry/core';
 import { hashApiKey } from '@ferry/engine';
 import { rentalsPath } from '@ferry/sample-rentals';
 import { startFerry, type FerryRuntime } from './runtime.js';
-import { Settings } from './settings.js';
+import { defineConfig } from './config.js';
 import { startSeedReceivers, waitFor, type SeedReceivers } from './test-support/seed-receivers.js';
 
 const API_KEY = 'your-api-key';
@@ -25,11 +25,10 @@ let dataDir: string;
 let ferry: FerryRuntime;
 let receivers: SeedReceivers;
 
-function settings(overrides: Partial<Settings> = {}): Settings {
-  return Settings.parse({ port: 0, host: '127.0.0.1', dataDir, apiKey: API_KEY, webhookAllowCidrs: ['127.0.0.1/32'], logLevel: 'silent', ...overrides });
-}
+const config = () =>
+  defineConfig({ dataDir, server: { port: 0 }, logLevel: 'silent', notifier: { use: 'webhook', options: { allowCidrs: ['127.0.0.1/32'] } } });
 
-async function post(path: string, body: unknown, key: string | undefined = API_KEY): Promise<{ status: number; json: Record<string, unknown> }> {
+async function post(path: string, body: unknown, key: string | null = API_KEY): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${ferry.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
@@ -38,7 +37,7 @@ async function post(path: string, body: unknown, key: string | undefined = API_K
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-async function get(path: string, key: string | undefined = API_KEY): Promise<{ status: number; json: Record<string, unknown> }> {
+async function get(path: string, key: string | null = API_KEY): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${ferry.url}${path}`, { headers: key ? { 'x-api-key': key } : {} });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
@@ -56,7 +55,7 @@ async function duckRows(sql: string): Promise<unknown[][]> {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ferry-serve-'));
   receivers = await startSeedReceivers();
-  ferry = await startFerry(settings());
+  ferry = await startFerry(config(), API_KEY);
 });
 
 afterAll(async () => {
@@ -147,7 +146,7 @@ describe('the seed round trip on a real server', () => {
     await ferry.jobs.registerApiKey(hashApiKey('another-account-key'), other);
     expect((await get(`/dataset/export/${queryUUID}`, 'another-account-key')).status).toBe(404);
     expect((await get(`/dataset/export/${queryUUID}`, 'unknown-key-123')).status).toBe(403);
-    expect((await get(`/dataset/export/${queryUUID}`, undefined)).status).toBe(403);
+    expect((await get(`/dataset/export/${queryUUID}`, null)).status).toBe(403);
   });
 });
 
@@ -160,7 +159,7 @@ describe('request validation', () => {
   };
 
   it('answers 403 for a missing or unknown key, before looking at the body', async () => {
-    expect((await post('/dataset/export', valid, undefined)).status).toBe(403);
+    expect((await post('/dataset/export', valid, null)).status).toBe(403);
     expect((await post('/dataset/export', valid, 'not-a-real-key')).status).toBe(403);
   });
 

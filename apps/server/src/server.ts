@@ -17,6 +17,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: 1024 * 1024,
+    // Download tokens are ~110 characters; the default cap of 100 would answer 414.
+    maxParamLength: 512,
     trustProxy: false,
     disableRequestLogging: false,
   });

@@ -1,0 +1,149 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { DatasetDefinition, FerryError, parseOrThrow } from '@ferry/core';
+
+/** A plugin slot: `{"use": "<plugin name>", "options": {...}}`; the options are checked by the plugin's own schema. */
+export const PluginSlotConfig = z.strictObject({
+  use: z.string().min(1),
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+
+const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/**
+ * `ferry.config.json`. Every field has a default, so `{}` (or no file at all) is the embedded
+ * setup: SQLite jobs, local store, DuckDB source, the sample rentals dataset.
+ */
+export const FerryConfig = z.strictObject({
+  $schema: z.string().optional(),
+  dataDir: z.string().min(1).default('./.ferry'),
+  server: z
+    .strictObject({
+      port: z.int().min(0).max(65535).default(8080),
+      host: z.string().min(1).default('127.0.0.1'),
+      /** Base of download links; default `http://HOST:PORT`. */
+      publicUrl: z.url().optional(),
+    })
+    .default({ port: 8080, host: '127.0.0.1' }),
+  logLevel: LogLevel.default('info'),
+  jobs: PluginSlotConfig.default({ use: 'sqlite' }),
+  store: PluginSlotConfig.default({ use: 'local' }),
+  notifier: PluginSlotConfig.default({ use: 'webhook' }),
+  /** Named source slots; datasets refer to them by name. */
+  sources: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), PluginSlotConfig).default({ default: { use: 'duckdb' } }),
+  /** Output formats by the name clients request. */
+  formats: z
+    .record(z.string().regex(/^[a-z][a-z0-9_-]*$/), PluginSlotConfig)
+    .default({ csv: { use: 'csv' }, jsonl: { use: 'jsonl' } }),
+  /** Include the generated sample dataset `rentals` (served by the `default` source). */
+  sampleDataset: z.boolean().default(true),
+  datasets: z.array(DatasetDefinition).default([]),
+  defaultDataset: z.string().optional(),
+  exports: z
+    .strictObject({
+      retentionDays: z.number().positive().default(30),
+      maxAttempts: z.int().min(1).max(20).default(3),
+      gzipLevel: z.int().min(1).max(9).default(6),
+    })
+    .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: 6 }),
+  deliveries: z
+    .strictObject({
+      concurrency: z.int().min(1).max(256).default(8),
+      timeoutMs: z.int().min(100).max(120_000).default(15_000),
+    })
+    .default({ concurrency: 8, timeoutMs: 15_000 }),
+});
+export type FerryConfig = z.infer<typeof FerryConfig>;
+
+/** Environment variables override the file; each maps to one config path. */
+const ENV_OVERRIDES: ReadonlyArray<{ env: string; apply: (raw: RawConfig, value: string) => void }> = [
+  { env: 'FERRY_PORT', apply: (c, v) => (section(c, 'server').port = Number.isInteger(Number(v)) && v.trim() !== '' ? Number(v) : v) },
+  { env: 'FERRY_HOST', apply: (c, v) => (section(c, 'server').host = v) },
+  { env: 'FERRY_PUBLIC_URL', apply: (c, v) => (section(c, 'server').publicUrl = v) },
+  { env: 'FERRY_DATA_DIR', apply: (c, v) => (c.dataDir = v) },
+  { env: 'FERRY_LOG_LEVEL', apply: (c, v) => (c.logLevel = v) },
+  {
+    env: 'FERRY_WEBHOOK_ALLOW_CIDRS',
+    apply: (c, v) => {
+      const notifier = section(c, 'notifier');
+      notifier.use ??= 'webhook';
+      section(notifier, 'options').allowCidrs = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    },
+  },
+];
+
+type RawConfig = Record<string, unknown>;
+
+function section(raw: RawConfig, key: string): RawConfig {
+  const value = raw[key];
+  if (value && typeof value === 'object' && !Array.isArray(value)) return value as RawConfig;
+  const created: RawConfig = {};
+  raw[key] = created;
+  return created;
+}
+
+export interface LoadedConfig {
+  config: FerryConfig;
+  /** The API key from FERRY_API_KEY: never in the file, so config files can be committed. */
+  apiKey?: string;
+  /** Where the config came from, for messages. */
+  origin: string;
+}
+
+/**
+ * Read `--config` / FERRY_CONFIG (optional), apply the environment, validate. A bad config is a
+ * FerryError INVALID_CONFIG naming the file and the exact path.
+ */
+export async function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<LoadedConfig> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.file ?? (env.FERRY_CONFIG || undefined);
+  let raw: RawConfig = {};
+  let base = cwd;
+  if (file) {
+    const path = resolve(cwd, file);
+    base = dirname(path);
+    const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new FerryError('INVALID_CONFIG', `cannot read config file ${path}: ${err.code ?? err.message}`);
+    });
+    try {
+      raw = JSON.parse(text) as RawConfig;
+    } catch (err) {
+      throw new FerryError('INVALID_CONFIG', `${path} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new FerryError('INVALID_CONFIG', `${path} must hold a JSON object`);
+  }
+  for (const { env: name, apply } of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') apply(raw, value);
+  }
+  const origin = file ? resolve(cwd, file) : 'the environment';
+  const config = parseOrThrow(FerryConfig, raw, { code: 'INVALID_CONFIG' });
+  const apiKey = env.FERRY_API_KEY || undefined;
+  if (apiKey !== undefined && apiKey.length < 12) {
+    throw new FerryError('INVALID_CONFIG', 'FERRY_API_KEY must be at least 12 characters');
+  }
+  return { config: resolvePaths(config, base), apiKey, origin };
+}
+
+/** Paths in a config file are relative to the file, like every other tool's. */
+function resolvePaths(config: FerryConfig, base: string): FerryConfig {
+  return {
+    ...config,
+    dataDir: resolve(base, config.dataDir),
+    datasets: config.datasets.map((d) =>
+      'file' in d.relation && !isAbsolute(d.relation.file) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(d.relation.file)
+        ? { ...d, relation: { file: resolve(base, d.relation.file) } }
+        : d,
+    ),
+  };
+}
+
+/** Build a config in code (tests, embedding): the same defaults and checks as a file. */
+export function defineConfig(raw: z.input<typeof FerryConfig>): FerryConfig {
+  return resolvePaths(parseOrThrow(FerryConfig, raw, { code: 'INVALID_CONFIG' }), process.cwd());
+}
