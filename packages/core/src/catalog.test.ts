@@ -54,6 +54,8 @@ describe('query resolution against the catalog', () => {
     expect(check({ ...seedQuery, scopes: [{ column: 'msa', aggregate: 'Mean' }] })).toMatchObject({ code: 'VALIDATION_FAILED', path: 'dataset.scopes[0].aggregate' });
     expect(check({ ...seedQuery, filters: [{ column: 'bed', filter: { in: [] } }] })).toMatchObject({ code: 'VALIDATION_FAILED', path: 'dataset.filters[0].filter.in' });
     expect(check({ ...seedQuery, filters: [{ column: 'bed', filter: { in: [1, 'two'] } }] })).toEqual({ code: 'TYPE_MISMATCH', path: 'dataset.filters[0].filter.in[1]' });
+    expect(check({ ...seedQuery, filters: [{ column: 'bed', filter: { equals: 2 ** 31 } }] })).toEqual({ code: 'TYPE_MISMATCH', path: 'dataset.filters[0].filter.equals' });
+    expect(check({ ...seedQuery, filters: [{ column: 'bed', filter: { equals: 1.5 } }] })).toEqual({ code: 'TYPE_MISMATCH', path: 'dataset.filters[0].filter.equals' });
     expect(check({ ...seedQuery, filters: [{ column: 'as_of_week', filter: { equals: 'yesterday' } }] })).toEqual({ code: 'TYPE_MISMATCH', path: 'dataset.filters[0].filter.equals' });
     expect(check({ ...seedQuery, filters: [{ column: 'msa', filter: { like: '%' } }] })).toMatchObject({ code: 'VALIDATION_FAILED', path: 'dataset.filters[0].filter' });
     expect(check({ ...seedQuery, scopes: [{ column: 'unit_number' }] })).toEqual({ code: 'COLUMN_NOT_EXPORTABLE', path: 'dataset.scopes[0].column' });

@@ -115,6 +115,12 @@ export function resolveQuery(catalog: Catalog, query: DatasetQuery, basePath: Re
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function isInt64(text: string): boolean {
+  if (!/^-?\d{1,19}$/.test(text)) return false;
+  const n = BigInt(text);
+  return n >= -(2n ** 63n) && n < 2n ** 63n;
+}
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 function checkValue(column: ColumnDefinition, value: FilterValue, path: ReadonlyArray<string | number>): void {
@@ -123,8 +129,10 @@ function checkValue(column: ColumnDefinition, value: FilterValue, path: Readonly
       case 'string':
         return typeof value === 'string';
       case 'integer':
+        return typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31;
       case 'bigint':
-        return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && /^-?\d+$/.test(value));
+        // Beyond 2^53 a JSON number has already lost digits, so large values must come as strings.
+        return (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'string' && isInt64(value));
       case 'double':
       case 'decimal':
         return (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value));

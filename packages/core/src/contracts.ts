@@ -194,8 +194,9 @@ export interface DownloadRecord {
 export interface JobStore {
   readonly name: string;
 
-  /** Register an API key (by its hash) for the default account; idempotent. */
-  registerApiKey(keyHash: string): Promise<Account>;
+  createAccount(): Promise<Account>;
+  /** Register an API key (by its hash) for `account`, default the first account (created if needed); idempotent. */
+  registerApiKey(keyHash: string, account?: Account): Promise<Account>;
   findAccountByKeyHash(keyHash: string): Promise<Account | null>;
   countApiKeys(): Promise<number>;
   /** A small persistent key/value for server secrets; first writer wins. */

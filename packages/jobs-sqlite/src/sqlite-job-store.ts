@@ -96,19 +96,21 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  async registerApiKey(keyHash: string): Promise<Account> {
+  async createAccount(): Promise<Account> {
+    const info = this.#db.prepare('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now());
+    return { id: Number(info.lastInsertRowid) };
+  }
+
+  async registerApiKey(keyHash: string, account?: Account): Promise<Account> {
     return this.#db
       .transaction((): Account => {
         const existing = this.#db.prepare('SELECT account_id FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
         if (existing) return { id: Number(existing.account_id) };
-        // Every key registered through the embedded defaults belongs to the default account (the first one).
-        let account = this.#db.prepare('SELECT id FROM accounts ORDER BY id LIMIT 1').get() as Row | undefined;
-        if (!account) {
-          const info = this.#db.prepare('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now());
-          account = { id: info.lastInsertRowid };
-        }
-        this.#db.prepare('INSERT INTO api_keys (key_hash, account_id, created_at) VALUES (?, ?, ?)').run(keyHash, account.id, this.#now());
-        return { id: Number(account.id) };
+        // Without an account, a key belongs to the default account: the first one, created on first use.
+        let id = account?.id ?? (this.#db.prepare('SELECT id FROM accounts ORDER BY id LIMIT 1').get() as Row | undefined)?.id;
+        if (id === undefined) id = this.#db.prepare('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now()).lastInsertRowid;
+        this.#db.prepare('INSERT INTO api_keys (key_hash, account_id, created_at) VALUES (?, ?, ?)').run(keyHash, id, this.#now());
+        return { id: Number(id) };
       })
       .immediate();
   }

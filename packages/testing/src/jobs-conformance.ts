@@ -78,6 +78,11 @@ export function describeJobStoreConformance(options: JobStoreConformanceOptions)
         expect(await store.findAccountByKeyHash('hash-1')).toEqual(a);
         expect(await store.findAccountByKeyHash('nope')).toBeNull();
         expect(await store.countApiKeys()).toBe(1);
+        const other = await store.createAccount();
+        expect(other.id).not.toBe(a.id);
+        expect(await store.registerApiKey('hash-2', other)).toEqual(other);
+        expect(await store.registerApiKey('hash-3')).toEqual(a);
+        expect(await store.findAccountByKeyHash('hash-2')).toEqual(other);
       }));
 
     it('keeps the first value of a setting', () =>
