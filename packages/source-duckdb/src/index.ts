@@ -1,0 +1,3 @@
+export { duckdbSource } from './plugin.js';
+export { DuckDBSource } from './source.js';
+export { DuckDBSourceOptions } from './options.js';

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+export const DuckDBSourceOptions = z.strictObject({
+  /** Database file, or `:memory:` (the default) when every dataset is a file or SQL over files. Relative paths are under the data dir. */
+  path: z.string().min(1).default(':memory:'),
+  /** Worker threads for DuckDB; DuckDB's default is one per core. */
+  threads: z.int().min(1).max(1024).optional(),
+  /** DuckDB's memory_limit, e.g. `2GB` or `512MiB`. */
+  memoryLimit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 2GB or 512MiB')
+    .optional(),
+  /** Open a database file read-only, so other processes may read it at the same time. */
+  readOnly: z.boolean().optional(),
+  /** Rows per Arrow batch when the caller does not ask for a size. */
+  batchRows: z.int().min(1).max(1_048_576).default(65_536),
+});
+export type DuckDBSourceOptions = z.output<typeof DuckDBSourceOptions>;

@@ -1,0 +1,23 @@
+import { definePlugin } from '@ferry/core';
+import { DuckDBSourceOptions } from './options.js';
+import { DuckDBSource } from './source.js';
+
+export const duckdbSource = definePlugin({
+  kind: 'source',
+  name: 'duckdb',
+  description: 'Embedded DuckDB: tables in a database file, Parquet/CSV/JSON files and globs, or SQL over them.',
+  options: DuckDBSourceOptions,
+  capabilities: {
+    /** Datasets may be `{ file }` relations (read_parquet / read_csv / read_json). */
+    files: true,
+    /** Datasets may be `{ table }` relations in the database at `path`. */
+    tables: true,
+    /** Datasets may be `{ sql }` relations. */
+    sql: true,
+    /** Rows arrive in bounded batches; memory does not grow with the result. */
+    streaming: true,
+    /** No COPY-to-format pushdown yet; the engine uses the Arrow path. */
+    nativeExport: false,
+  },
+  create: (options, ctx) => DuckDBSource.create(options, ctx),
+});

@@ -1,0 +1,120 @@
+import { isAbsolute, resolve } from 'node:path';
+import { DuckDBConnection, DuckDBInstance, type DuckDBDataChunk } from '@duckdb/node-api';
+import { FerryError, isFerryError, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
+import { compileQuery } from '@ferry/query-sql';
+import { planResult, toRecordBatches } from './batches.js';
+import type { DuckDBSourceOptions } from './options.js';
+
+const PLUGIN = 'source:duckdb';
+
+function queryFailed(err: unknown): FerryError {
+  if (isFerryError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FerryError('QUERY_FAILED', `DuckDB query failed: ${message}`, { plugin: PLUGIN, cause: err });
+}
+
+/** The abort reason as the error to throw: the engine aborts with a FerryError ABORTED already. */
+function aborted(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return new FerryError('ABORTED', 'the query was aborted', { plugin: PLUGIN, cause: reason });
+}
+
+/**
+ * A QuerySource over one embedded DuckDB database. Each `open` gets its own connection, so
+ * exports run concurrently; the connection lives exactly as long as its stream.
+ */
+export class DuckDBSource implements QuerySource {
+  readonly name = 'duckdb';
+  readonly dialect = 'duckdb';
+  readonly #instance: DuckDBInstance;
+  readonly #defaultBatchRows: number;
+  readonly #connections = new Set<DuckDBConnection>();
+  #closed = false;
+
+  private constructor(instance: DuckDBInstance, defaultBatchRows: number) {
+    this.#instance = instance;
+    this.#defaultBatchRows = defaultBatchRows;
+  }
+
+  static async create(options: DuckDBSourceOptions, ctx: Pick<PluginContext, 'dataDir'>): Promise<DuckDBSource> {
+    const path = options.path === ':memory:' || isAbsolute(options.path) ? options.path : resolve(ctx.dataDir, options.path);
+    // No TimeZone setting: it needs the ICU extension, which this build does not bundle (and
+    // autoloading would reach for the network). Without ICU, DuckDB does TIMESTAMPTZ in UTC,
+    // which is what Ferry wants anyway.
+    const config: Record<string, string> = {};
+    if (options.threads !== undefined) config['threads'] = String(options.threads);
+    if (options.memoryLimit !== undefined) config['memory_limit'] = options.memoryLimit;
+    if (options.readOnly) config['access_mode'] = 'READ_ONLY';
+    try {
+      return new DuckDBSource(await DuckDBInstance.create(path, config), options.batchRows);
+    } catch (err) {
+      throw new FerryError('INVALID_CONFIG', `cannot open DuckDB database: ${err instanceof Error ? err.message : String(err)}`, {
+        plugin: PLUGIN,
+        cause: err,
+      });
+    }
+  }
+
+  async open(query: ResolvedQuery, opts: { signal: AbortSignal; batchRows?: number }): Promise<RowStream> {
+    const { signal } = opts;
+    if (this.#closed) throw new FerryError('INTERNAL', 'the DuckDB source is closed', { plugin: PLUGIN });
+    if (signal.aborted) throw aborted(signal);
+    const batchRows = opts.batchRows ?? this.#defaultBatchRows;
+    if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new FerryError('INTERNAL', `invalid batchRows ${batchRows}`, { plugin: PLUGIN });
+    const { sql, params } = compileQuery(query, 'duckdb');
+
+    const connection = await this.#instance.connect();
+    this.#connections.add(connection);
+    // interrupt() cancels a running stream()/fetchChunk() on this connection; it then rejects.
+    const onAbort = (): void => connection.interrupt();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const release = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      if (this.#connections.delete(connection)) connection.closeSync();
+    };
+
+    try {
+      const result = await connection.stream(sql, params);
+      if (signal.aborted) throw aborted(signal);
+      const plan = planResult(result);
+      const checkpoint = (): void => {
+        if (signal.aborted) throw aborted(signal);
+      };
+      const fetch = async (): Promise<DuckDBDataChunk | null> => {
+        try {
+          return await result.fetchChunk();
+        } catch (err) {
+          throw signal.aborted ? aborted(signal) : queryFailed(err);
+        }
+      };
+      return { schema: plan.schema, batches: releasing(toRecordBatches(plan, fetch, batchRows, checkpoint), release) };
+    } catch (err) {
+      release();
+      throw signal.aborted ? aborted(signal) : queryFailed(err);
+    }
+  }
+
+  /** Streams whose connection is still held (for health checks and tests). */
+  get activeStreams(): number {
+    return this.#connections.size;
+  }
+
+  /** Closes the database; streams still open are cut off (their connections are closed first). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const connection of this.#connections) connection.closeSync();
+    this.#connections.clear();
+    this.#instance.closeSync();
+  }
+}
+
+/** Run `release` once the consumer is done with `source`: exhausted, broken out of, or failed. */
+async function* releasing<T>(source: AsyncGenerator<T>, release: () => void): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } finally {
+    release();
+  }
+}
