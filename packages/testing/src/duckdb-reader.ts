@@ -1,0 +1,66 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Comparable } from './fixture.js';
+
+export type ReaderKind = 'csv' | 'json';
+
+export interface ReadColumn {
+  name: string;
+  duckType: string;
+  select: string;
+}
+
+/** SQL string literal. */
+export function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** SQL identifier. */
+export function sqlIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Reads files back with DuckDB, an independent reader, with the column types spelled out so that
+ * the comparison is about values, not about type sniffing.
+ *
+ * CSV: `nullstr=''` plus `allow_quoted_nulls=false` makes an unquoted empty field NULL and a quoted
+ * empty field (`""`) the empty string, so NULL and '' are told apart by DuckDB itself.
+ */
+export class DuckDbReader {
+  #instance: DuckDBInstance | null = null;
+  #conn: DuckDBConnection | null = null;
+
+  async open(): Promise<void> {
+    this.#instance = await DuckDBInstance.create(':memory:');
+    this.#conn = await this.#instance.connect();
+  }
+
+  close(): void {
+    this.#conn?.closeSync();
+    this.#instance?.closeSync();
+    this.#conn = null;
+    this.#instance = null;
+  }
+
+  source(kind: ReaderKind, file: string, columns: readonly ReadColumn[], opts: { header?: boolean } = {}): string {
+    const spec = `{${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.duckType)}`).join(', ')}}`;
+    if (kind === 'json') return `read_json(${sqlString(file)}, format='newline_delimited', columns=${spec})`;
+    return (
+      `read_csv(${sqlString(file)}, header=${opts.header ?? true}, columns=${spec}, auto_detect=false, ` +
+      `delim=',', quote='"', escape='"', nullstr='', allow_quoted_nulls=false)`
+    );
+  }
+
+  /** Rows of `select` expressions (one per column, `x` replaced by the column) in file order or by `orderBy`. */
+  async read(kind: ReaderKind, file: string, columns: readonly ReadColumn[], orderBy?: string): Promise<Comparable[][]> {
+    const exprs = columns.map((c) => c.select.replaceAll(/\bx\b/g, sqlIdent(c.name)));
+    const sql = `SELECT ${exprs.join(', ')} FROM ${this.source(kind, file, columns)}${orderBy ? ` ORDER BY ${sqlIdent(orderBy)}` : ''}`;
+    return this.query(sql);
+  }
+
+  async query(sql: string): Promise<Comparable[][]> {
+    if (!this.#conn) throw new Error('DuckDbReader is not open');
+    const reader = await this.#conn.runAndReadAll(sql);
+    return reader.getRows() as Comparable[][];
+  }
+}

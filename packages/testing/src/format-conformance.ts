@@ -1,0 +1,265 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectBytes, silentLogger, type FormatWriter, type PluginDefinition } from '@ferry/core';
+import { batchOf, int32Data, utf8Data } from './arrow-build.js';
+import { DuckDbReader, type ReaderKind } from './duckdb-reader.js';
+import { type Comparable, type FixtureColumn, fixtureBatches, fixtureColumns, wideColumns } from './fixture.js';
+
+/** Helpers handed to `additionalTests` so plugin-specific tests reuse the suite's plumbing. */
+export interface FormatTestKit {
+  /** Create a writer with the given raw options (parsed by the plugin's schema). */
+  createWriter(options?: unknown): Promise<FormatWriter>;
+  /** Write batches and collect the bytes. */
+  writeAll(schema: Schema, batches: readonly RecordBatch[], options?: unknown): Promise<Buffer>;
+  /** The shared fixture (fresh each call). */
+  fixture(): { columns: FixtureColumn[]; batches: RecordBatch[] };
+  /** A temporary directory removed after the suite. */
+  tempDir(): string;
+  /** DuckDB, open for the duration of the suite. */
+  duckdb(): DuckDbReader;
+}
+
+export interface FormatConformanceOptions {
+  plugin: PluginDefinition<'format'>;
+  /** Raw plugin options for the shared cases; the reader expects the format's default dialect. */
+  options?: unknown;
+  /** How DuckDB reads the output back: `csv` (header, `,`, RFC 4180 quoting) or `json` (newline-delimited). */
+  reader: ReaderKind;
+  additionalTests?: (kit: FormatTestKit) => void;
+}
+
+/**
+ * The conformance suite every format plugin runs. Values are checked by reading the output back
+ * with DuckDB (never with the plugin's own code), so "equal" means equal to an independent reader.
+ */
+export function describeFormatConformance(opts: FormatConformanceOptions): void {
+  const { plugin, reader } = opts;
+  describe(`format conformance: ${plugin.name}`, () => {
+    let dir = '';
+    const duck = new DuckDbReader();
+    let fileNo = 0;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), `ferry-format-${plugin.name}-`));
+      await duck.open();
+    });
+    afterAll(async () => {
+      duck.close();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    const createWriter = async (options: unknown = opts.options): Promise<FormatWriter> =>
+      plugin.create(plugin.options.parse(options ?? {}), { logger: silentLogger, dataDir: dir });
+
+    const writeAll = async (schema: Schema, batches: readonly RecordBatch[], options?: unknown): Promise<Buffer> => {
+      const writer = await createWriter(options);
+      return collectBytes(writer.write(schema, fromArray(batches), { signal: new AbortController().signal }));
+    };
+
+    const saveFile = async (bytes: Uint8Array, writer: FormatWriter): Promise<string> => {
+      const file = join(dir, `out-${++fileNo}.${writer.extension}`);
+      await writeFile(file, bytes);
+      return file;
+    };
+
+    const writeAndRead = async (columns: FixtureColumn[], batches: RecordBatch[], orderBy?: string): Promise<{ rows: Comparable[][]; text: string }> => {
+      const writer = await createWriter();
+      const schema = batches[0]?.schema ?? batchOf(columns.map((c) => [c.name, c.data] as const)).schema;
+      const bytes = await collectBytes(writer.write(schema, fromArray(batches), { signal: new AbortController().signal }));
+      const file = await saveFile(bytes, writer);
+      const readable = columns.map((c) => (reader === 'json' && c.decimal ? { ...c, duckType: 'DOUBLE', select: 'x' } : c));
+      return { rows: await duck.read(reader, file, readable, orderBy), text: bytes.toString('utf8') };
+    };
+
+    const kit: FormatTestKit = {
+      createWriter,
+      writeAll,
+      fixture: () => {
+        const columns = fixtureColumns();
+        return { columns, batches: fixtureBatches(columns) };
+      },
+      tempDir: () => dir,
+      duckdb: () => duck,
+    };
+
+    it('names its media type and file extension', async () => {
+      const writer = await createWriter();
+      expect(writer.name).toBe(plugin.name);
+      expect(writer.mediaType.length).toBeGreaterThan(0);
+      expect(writer.extension.length).toBeGreaterThan(0);
+      expect(writer.extension.startsWith('.')).toBe(false);
+      expect(typeof writer.compressible).toBe('boolean');
+    });
+
+    it('round-trips every column type exactly through DuckDB', async () => {
+      const columns = fixtureColumns();
+      const { rows, text } = await writeAndRead(columns, fixtureBatches(columns), 'id');
+      expect(rows).toHaveLength(columns[0]!.expected.length);
+      columns.forEach((col, c) => {
+        const actual = rows.map((row) => row[c] ?? null);
+        if (reader === 'json' && col.decimal) {
+          // DuckDB's JSON reader parses every number as a double (checked: 12345678901234.5678 comes back
+          // as ...5680), so it cannot verify decimal digits. Check the digits in the raw text instead,
+          // and DuckDB's value at double precision.
+          expect(actual, col.name).toEqual(col.expected.map((v) => (v === null ? null : Number(v))));
+          expect(rawJsonNumbers(text, col.name).map(normalizeDecimal), `${col.name} (raw text)`).toEqual(
+            sortedById(text, col.expected).map((v) => (v === null ? null : normalizeDecimal(String(v)))),
+          );
+          return;
+        }
+        expect(actual, col.name).toEqual(col.expected);
+      });
+    });
+
+    it('writes 64-bit integers beyond 2^53 with every digit', async () => {
+      const { text } = await writeAndRead(fixtureColumns(), fixtureBatches(), 'id');
+      expect(text).toContain('9007199254740993');
+      expect(text).toContain('-9223372036854775808');
+    });
+
+    it('writes zero rows as a valid file that reads back as 0 rows', async () => {
+      const columns = fixtureColumns();
+      const schema = fixtureBatches(columns)[0]!.schema;
+      const writer = await createWriter();
+      const bytes = await collectBytes(writer.write(schema, fromArray([]), { signal: new AbortController().signal }));
+      const file = await saveFile(bytes, writer);
+      const readable = columns.map((c) => (reader === 'json' && c.decimal ? { ...c, duckType: 'DOUBLE' } : c));
+      expect(await duck.read(reader, file, readable)).toEqual([]);
+    });
+
+    it('writes a wide row (300 columns)', async () => {
+      const columns = wideColumns(300);
+      const batch = batchOf(columns.map((c) => [c.name, c.data] as const));
+      const { rows } = await writeAndRead(columns, [batch]);
+      expect(rows).toEqual([columns.map((c) => c.expected[0])]);
+    });
+
+    it('streams: output starts before the input is exhausted', async () => {
+      const source = countingSource(6, 500);
+      const writer = await createWriter();
+      let firstChunkAt = -1;
+      let batch0SeenAt = -1;
+      let seen = '';
+      for await (const chunk of writer.write(source.schema, source.iterable, { signal: new AbortController().signal })) {
+        if (firstChunkAt < 0) firstChunkAt = source.pulled;
+        seen += Buffer.from(chunk).toString('utf8');
+        if (batch0SeenAt < 0 && seen.includes(marker(0))) batch0SeenAt = source.pulled;
+        expect(source.finished).toBe(false);
+        if (batch0SeenAt >= 0) break;
+      }
+      expect(firstChunkAt).toBeGreaterThanOrEqual(0);
+      // Batch 0 reached the output while at most one more batch had been read ahead.
+      expect(batch0SeenAt).toBeGreaterThanOrEqual(1);
+      expect(batch0SeenAt).toBeLessThanOrEqual(2);
+      expect(source.released).toBe(true);
+    });
+
+    it('stops within one batch when aborted, and releases the input', async () => {
+      const source = countingSource(10, 500);
+      const writer = await createWriter();
+      const controller = new AbortController();
+      let pulledAtAbort = -1;
+      const consume = async (): Promise<void> => {
+        for await (const _chunk of writer.write(source.schema, source.iterable, { signal: controller.signal })) {
+          if (pulledAtAbort < 0 && source.pulled > 0) {
+            pulledAtAbort = source.pulled;
+            controller.abort(new Error('stop here'));
+          }
+        }
+      };
+      await expect(consume()).rejects.toThrow();
+      expect(pulledAtAbort).toBeGreaterThan(0);
+      expect(source.pulled).toBeLessThanOrEqual(pulledAtAbort + 1);
+      expect(source.released).toBe(true);
+    });
+
+    it('refuses to start when the signal is already aborted', async () => {
+      const source = countingSource(3, 10);
+      const writer = await createWriter();
+      const controller = new AbortController();
+      controller.abort(new Error('cancelled'));
+      await expect(collectBytes(writer.write(source.schema, source.iterable, { signal: controller.signal }))).rejects.toThrow();
+      expect(source.pulled).toBe(0);
+    });
+
+    opts.additionalTests?.(kit);
+  });
+}
+
+async function* fromArray(batches: readonly RecordBatch[]): AsyncGenerator<RecordBatch> {
+  for (const b of batches) yield b;
+}
+
+function marker(batch: number): string {
+  return `marker-of-batch-${batch}`;
+}
+
+/** A lazy source that records how far it was pulled and whether it was closed. */
+function countingSource(batches: number, rows: number) {
+  const state = { pulled: 0, finished: false, released: false };
+  const make = (b: number): RecordBatch =>
+    batchOf([
+      ['n', int32Data(Array.from({ length: rows }, (_, i) => b * rows + i))],
+      ['label', utf8Data(Array.from({ length: rows }, (_, i) => (i === 0 ? marker(b) : `row ${i}`)))],
+    ]);
+  const schema = make(0).schema;
+  async function* gen(): AsyncGenerator<RecordBatch> {
+    try {
+      for (let b = 0; b < batches; b++) {
+        state.pulled++;
+        // A real source awaits I/O between batches.
+        await new Promise((resolve) => setImmediate(resolve));
+        yield make(b);
+      }
+      state.finished = true;
+    } finally {
+      state.released = true;
+    }
+  }
+  return {
+    schema,
+    iterable: gen(),
+    get pulled() {
+      return state.pulled;
+    },
+    get finished() {
+      return state.finished;
+    },
+    get released() {
+      return state.released;
+    },
+  };
+}
+
+/** The raw number text of `"key":<number>` on each line (null for `null`), in file order. */
+function rawJsonNumbers(text: string, key: string): (string | null)[] {
+  const pattern = new RegExp(`${escapeRegExp(JSON.stringify(key))}\\s*:\\s*(null|-?[0-9][0-9.eE+-]*)`);
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const m = pattern.exec(line);
+      if (!m) throw new Error(`no ${key} in line ${line}`);
+      return m[1] === 'null' ? null : m[1]!;
+    });
+}
+
+/** Expected values in file order: the fixture is written in id order, so file order is id order. */
+function sortedById<T>(_text: string, expected: T[]): T[] {
+  return expected;
+}
+
+/** `1.5000` and `1.5` name the same decimal; `-0.0000` is `0`. */
+function normalizeDecimal(text: string | null): string | null {
+  if (text === null) return null;
+  let t = text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
+  if (/^-0$/.test(t)) t = '0';
+  return t;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
