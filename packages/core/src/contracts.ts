@@ -97,14 +97,32 @@ export interface DeliveryResult {
   error?: string;
 }
 
+/**
+ * How a delivery proves where it came from:
+ * - `ferry-hmac`: the seed scheme; `hmacSignature` in the body and `SHA256-HMAC-Signature` header,
+ *   computed at submit time (it is keyed by the API key, which Ferry keeps only as a hash);
+ * - `secret-header`: the endpoint's secret in `x-webhook-secret` (seed 002);
+ * - `standard-webhooks`: `webhook-id`, `webhook-timestamp`, `webhook-signature` (`v1,<base64>`).
+ */
+export const SIGNING_SCHEMES = ['ferry-hmac', 'secret-header', 'standard-webhooks'] as const;
+export type SigningScheme = (typeof SIGNING_SCHEMES)[number];
+
+export interface SigningSpec {
+  scheme: SigningScheme;
+  /** Active secrets, newest first; during a rotation the old one is still here. */
+  secrets: readonly string[];
+}
+
 export interface Notifier {
   readonly name: string;
   /** Refuse a target at submit time (scheme, non-global address). Throws INVALID_WEBHOOK_URL at `path`. */
   validateTarget(url: string, path: FieldPath): Promise<void>;
   /** The seed scheme: hex HMAC-SHA256 of `JSON.stringify(payload)` keyed by `key`. */
   signPayload(key: string, payload: unknown): string;
-  /** One attempt. Never follows redirects; re-checks the resolved address at connect time. */
-  deliver(message: OutgoingWebhook, opts: { signal?: AbortSignal; timeoutMs?: number }): Promise<DeliveryResult>;
+  /** A new endpoint secret for `scheme` (e.g. `whsec_` + 32 random bytes). */
+  createSecret(scheme: SigningScheme): string;
+  /** One attempt, signed per `signing` at send time. Never follows redirects; re-checks the resolved address at connect time. */
+  deliver(message: OutgoingWebhook, opts: { signal?: AbortSignal; timeoutMs?: number; signing?: SigningSpec }): Promise<DeliveryResult>;
   close?(): Promise<void>;
 }
 

@@ -13,3 +13,4 @@ export { createGuardedConnector, ConnectTimeoutError, type Dialer } from './conn
 export { signPayload } from './sign.js';
 export { parseRetryAfter, MAX_RETRY_AFTER_MS } from './retry-after.js';
 export { classifyResponse, RESPONSE_BODY_LIMIT } from './deliver.js';
+export { createSecret, signingHeaders, standardSignature } from './schemes.js';

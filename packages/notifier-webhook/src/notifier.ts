@@ -1,9 +1,10 @@
 import { Agent } from 'undici';
-import { FerryError, type DeliveryResult, type FieldPath, type Notifier, type OutgoingWebhook } from '@ferry/core';
+import { FerryError, type DeliveryResult, type FieldPath, type Notifier, type OutgoingWebhook, type SigningSpec } from '@ferry/core';
 import { createAddressPolicy, InvalidCidrError, type AddressPolicy } from './address-policy.js';
 import { createGuardedConnector, type Dialer } from './connector.js';
 import { deliverOnce } from './deliver.js';
 import { signPayload } from './sign.js';
+import { createSecret, signingHeaders } from './schemes.js';
 import { parseTarget, resolveHost, ResolveFailedError, systemResolver, TargetRefusedError, vetAddresses, type Resolver } from './target.js';
 
 export const DEFAULTS = {
@@ -70,9 +71,12 @@ export function createWebhookNotifier(options: WebhookNotifierOptions = {}): Web
     },
 
     signPayload,
+    createSecret,
 
-    deliver(message: OutgoingWebhook, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<DeliveryResult> {
-      return deliverOnce({ agent, policy, userAgent, defaultTimeoutMs: timeoutMs }, message, opts);
+    deliver(message: OutgoingWebhook, opts: { signal?: AbortSignal; timeoutMs?: number; signing?: SigningSpec } = {}): Promise<DeliveryResult> {
+      // Signed here, at send time: Standard Webhooks timestamps must be fresh on every attempt.
+      const signed = { ...message, headers: { ...message.headers, ...signingHeaders(opts.signing, message, new Date()) } };
+      return deliverOnce({ agent, policy, userAgent, defaultTimeoutMs: timeoutMs }, signed, opts);
     },
 
     async close(): Promise<void> {
