@@ -18,7 +18,7 @@ import {
   type PluginContext,
   type QuerySource,
 } from '@ferry/core';
-import { DownloadLinks, DownloadService, ExportService, generateApiKey, hashApiKey } from '@ferry/engine';
+import { DownloadLinks, DownloadService, ExportService, WebhookService, generateApiKey, hashApiKey } from '@ferry/engine';
 import type { DeliveryWorkerOptions, ExportWorkerOptions } from '@ferry/engine';
 import { buildServer } from '@ferry/server';
 import { createWorkers, type Workers } from '@ferry/worker';
@@ -80,9 +80,14 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
   const app = buildServer({
     exports: new ExportService({ jobs, catalog, notifier, links }),
     downloads: new DownloadService({ jobs, store, links }),
+    webhooks: new WebhookService({ jobs, notifier }),
+    deliveryCounters: () => ({ ...workers.deliveries.counters }),
     catalog,
     logger,
-    onQueued: () => workers.exports.poke(),
+    onQueued: () => {
+      workers.exports.poke();
+      workers.deliveries.poke();
+    },
   });
   await app.listen({ port: config.server.port, host: config.server.host });
   const address = app.server.address() as AddressInfo;

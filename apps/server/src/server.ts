@@ -1,11 +1,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import { FerryError, isFerryError, type Catalog } from '@ferry/core';
-import type { DownloadService, ExportService } from '@ferry/engine';
+import type { DownloadService, ExportService, WebhookService } from '@ferry/engine';
 import { describeDataset } from './datasets.js';
 
 export interface ServerDeps {
   exports: ExportService;
   downloads: DownloadService;
+  webhooks: WebhookService;
+  /** In-process delivery counters (this process since start), shown beside the stored counts. */
+  deliveryCounters?: () => Record<string, number>;
   catalog: Catalog;
   logger: FastifyBaseLogger;
   /** Called after an export is queued, so an in-process worker can start at once. */
@@ -47,9 +50,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.post('/dataset/export', async (req, reply) => {
     const key = apiKey(req.headers);
     const account = await deps.exports.authenticate(key);
-    const queryUUID = await deps.exports.submit(account, key!, req.body);
+    const result = await deps.exports.submit(account, key!, req.body);
     deps.onQueued?.();
-    return reply.status(201).send({ queryUUID });
+    return reply.status(201).send(result);
   });
 
   app.get<{ Params: { queryUUID: string } }>('/dataset/export/:queryUUID', async (req) => {
@@ -69,6 +72,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return describeDataset(dataset);
   });
 
+  registerWebhookRoutes(app, deps, apiKey);
+
   // The link itself is the credential: no API key, as with the signed URLs it stands in for.
   app.get<{ Params: { token: string } }>('/downloads/:token', async (req, reply) => {
     const range = req.headers.range;
@@ -77,4 +82,35 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   return app;
+}
+
+type Params<K extends string> = { Params: Record<K, string> };
+
+/** Endpoints, the delivery log with replay, and the event feed: all per account. */
+function registerWebhookRoutes(app: FastifyInstance, deps: ServerDeps, apiKey: (h: Record<string, unknown>) => string | undefined): void {
+  const auth = (headers: Record<string, unknown>) => deps.exports.authenticate(apiKey(headers));
+  const hooks = deps.webhooks;
+
+  app.post('/webhooks/endpoints', async (req, reply) => reply.status(201).send(await hooks.createEndpoint(await auth(req.headers), req.body)));
+  app.get('/webhooks/endpoints', async (req) => hooks.listEndpoints(await auth(req.headers)));
+  app.get<Params<'id'>>('/webhooks/endpoints/:id', async (req) => hooks.getEndpoint(await auth(req.headers), req.params.id));
+  app.patch<Params<'id'>>('/webhooks/endpoints/:id', async (req) => hooks.updateEndpoint(await auth(req.headers), req.params.id, req.body));
+  app.delete<Params<'id'>>('/webhooks/endpoints/:id', async (req, reply) => {
+    await hooks.deleteEndpoint(await auth(req.headers), req.params.id);
+    return reply.status(204).send();
+  });
+  app.post<Params<'id'>>('/webhooks/endpoints/:id/rotate-secret', async (req) => hooks.rotateSecret(await auth(req.headers), req.params.id));
+
+  app.get('/webhooks/deliveries', async (req) => hooks.listDeliveries(await auth(req.headers), req.query));
+  app.get('/webhooks/stats', async (req) => ({
+    stored: await hooks.counts(await auth(req.headers)),
+    thisProcess: deps.deliveryCounters?.() ?? null,
+  }));
+  app.post('/webhooks/deliveries/recover', async (req) => hooks.recover(await auth(req.headers), req.body));
+  app.get<Params<'id'>>('/webhooks/deliveries/:id', async (req) => hooks.getDelivery(await auth(req.headers), req.params.id));
+  app.post<Params<'id'>>('/webhooks/deliveries/:id/redeliver', async (req, reply) =>
+    reply.status(202).send(await hooks.redeliver(await auth(req.headers), req.params.id)),
+  );
+
+  app.get('/events', async (req) => hooks.listEvents(await auth(req.headers), req.query));
 }

@@ -70,7 +70,7 @@ describe('query resolution against the catalog', () => {
   it('keeps a hostile filter value as data', () => {
     const hostile = "Seattle'; DROP TABLE rentals; --";
     const resolved = resolveQuery(catalog, DatasetQuery.parse({ ...seedQuery, filters: [{ column: 'msa', filter: { equals: hostile } }] }));
-    expect(resolved.query.filters?.[0]?.filter).toEqual({ equals: hostile });
+    expect(resolved.query.filters?.[0]).toEqual({ column: 'msa', filter: { equals: hostile } });
   });
 });
 

@@ -138,11 +138,15 @@ export interface NewExportJob {
   name: string;
   format: ExportFormat;
   webhookUrl: string;
+  /** The endpoint the completion webhook goes to (an implicit one per account, URL and scheme). */
+  endpointId: string;
   datasetKey: string;
   /** The query exactly as the client sent it (the webhook echoes it as `payload`). */
   query: unknown;
   hmacSignature: string;
   requestedAt: Date;
+  /** Also call the webhook URL when the export fails for good. */
+  notifyOnFailure: boolean;
 }
 
 export interface ExportResult {
@@ -162,6 +166,7 @@ export interface ExportJob extends NewExportJob {
   attempts: number;
   startedAt: Date | null;
   finishedAt: Date | null;
+  updatedAt: Date;
   progressRows: number;
   progressBytes: number;
   result: ExportResult | null;
@@ -169,12 +174,65 @@ export interface ExportJob extends NewExportJob {
   downloads: number;
 }
 
+export interface EndpointSecret {
+  value: string;
+  /** When a rotated-out secret stops signing; null for the current one. */
+  expiresAt: Date | null;
+}
+
+export interface NewEndpoint {
+  id: string;
+  accountId: number;
+  url: string;
+  scheme: SigningScheme;
+  /** Null for the seed scheme, which is keyed by the API key. */
+  secret: string | null;
+  /** Event type filters (`export.completed`, `export.*`, `*`); null for an export's own webhook URL. */
+  events: string[] | null;
+  description: string | null;
+  /** Registered through the API (receives events), or implicit (an export's `webhookURL`). */
+  registered: boolean;
+  /** Retry delays in ms; null means the default schedule. */
+  scheduleMs: number[] | null;
+}
+
+export interface Endpoint extends Omit<NewEndpoint, 'secret'> {
+  /** Newest first. */
+  secrets: EndpointSecret[];
+  enabled: boolean;
+  disabledReason: string | null;
+  /** Start of the current run of failures; null while healthy. */
+  failingSince: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EndpointPatch {
+  url?: string;
+  events?: string[];
+  enabled?: boolean;
+  description?: string | null;
+  scheduleMs?: number[] | null;
+}
+
+/** An event as stored and as sent: `body` is the JSON envelope, final bytes. */
+export interface NewEvent {
+  id: string;
+  accountId: number;
+  type: string;
+  created: Date;
+  exportId: string | null;
+  body: string;
+}
+
 export interface NewDelivery {
   id: string;
   accountId: number;
+  endpointId: string;
+  /** Sent as `webhook-id`; the same across retries and redeliveries (the event id for events). */
+  messageId: string;
   exportId: string | null;
   eventType: string;
-  url: string;
   body: string;
   headers: Record<string, string>;
 }
@@ -187,6 +245,15 @@ export interface Delivery extends NewDelivery {
   nextAttemptAt: Date;
   createdAt: Date;
   lastError: string | null;
+  lastStatus: number | null;
+  url: string;
+}
+
+/** A delivery claimed for an attempt, with what is needed to send and judge it. */
+export interface ClaimedDelivery extends Delivery {
+  endpoint: Endpoint;
+  /** Attempts since the last (re)delivery started: the position in the retry schedule. */
+  retryIndex: number;
 }
 
 export interface AttemptRecord {
@@ -195,6 +262,30 @@ export interface AttemptRecord {
   status: number | null;
   error: string | null;
   responseBody: string | null;
+}
+
+export interface AttemptOutcome {
+  deliveryId: string;
+  attempt: AttemptRecord;
+  next: { state: 'succeeded' | 'failed' } | { state: 'pending'; nextAttemptAt: Date };
+  /** Disable the endpoint (410 Gone, or failing too long); the event is recorded only if this disables it. */
+  disableEndpoint?: { reason: string; event: NewEvent };
+}
+
+export interface DeliveryQuery {
+  state?: DeliveryState;
+  endpointId?: string;
+  since?: Date;
+  /** Delivery id to continue after (pages go oldest to newest). */
+  startingAfter?: string;
+  limit: number;
+}
+
+export interface EventQuery {
+  type?: string;
+  since?: Date;
+  startingAfter?: string;
+  limit: number;
 }
 
 export interface DownloadRecord {
@@ -206,8 +297,10 @@ export interface DownloadRecord {
 }
 
 /**
- * Durable state: accounts, export jobs (lease-based claims), the webhook outbox and its attempt log.
- * Every method that changes two things changes them in one transaction.
+ * Durable state: accounts, export jobs (lease-based claims), endpoints, events and the webhook
+ * outbox with its attempt log. Every method that changes several things changes them in one
+ * transaction; events passed alongside a state change are committed with it and fanned out to the
+ * account's subscribed endpoints in that same transaction (the outbox).
  */
 export interface JobStore {
   readonly name: string;
@@ -220,31 +313,52 @@ export interface JobStore {
   /** A small persistent key/value for server secrets; first writer wins. */
   getOrCreateSetting(name: string, create: () => string): Promise<string>;
 
-  enqueueExport(job: NewExportJob): Promise<ExportJob>;
+  enqueueExport(job: NewExportJob, events: NewEvent[]): Promise<ExportJob>;
   getExport(id: string): Promise<ExportJob | null>;
   /** Claim the oldest due export whose lease is free or expired. Increments `attempts`. */
   claimExport(owner: string, leaseMs: number): Promise<ExportJob | null>;
   /** Extend the lease and record progress; false when the lease was lost. */
   heartbeatExport(id: string, owner: string, leaseMs: number, progress: { rows: number; bytes: number }): Promise<boolean>;
-  /** Mark completed and enqueue its deliveries in the same transaction. False when the lease was lost. */
-  completeExport(id: string, owner: string, result: ExportResult, deliveries: NewDelivery[]): Promise<boolean>;
-  /** `retryAt` set: back to queued for a later attempt; otherwise failed for good. */
-  failExport(id: string, owner: string, reason: string, retryAt?: Date): Promise<void>;
+  /** Mark completed, queue its deliveries and events, in one transaction. False when the lease was lost. */
+  completeExport(id: string, owner: string, result: ExportResult, deliveries: NewDelivery[], events: NewEvent[]): Promise<boolean>;
+  /** `retryAt` set: back to queued for a later attempt; otherwise failed for good, with its events. */
+  failExport(
+    id: string,
+    owner: string,
+    reason: string,
+    outcome: { retryAt: Date } | { events: NewEvent[]; deliveries?: NewDelivery[] },
+  ): Promise<void>;
   /** Give the job back without counting the attempt (graceful shutdown). */
   releaseExport(id: string, owner: string): Promise<void>;
 
-  /** Claim up to `limit` due pending deliveries under a lease. */
-  claimDeliveries(owner: string, limit: number, leaseMs: number): Promise<Delivery[]>;
-  /** Record one attempt and the delivery's next state in one transaction. */
-  recordAttempt(
-    id: string,
-    owner: string,
-    attempt: AttemptRecord,
-    next: { state: 'succeeded' | 'failed' } | { state: 'pending'; nextAttemptAt: Date },
-  ): Promise<void>;
-  getDelivery(id: string): Promise<(Delivery & { attemptLog: AttemptRecord[] }) | null>;
+  /** The endpoint for an export's webhook URL: one per account, URL and scheme; re-enabled if it was disabled. */
+  ensureImplicitEndpoint(accountId: number, url: string, scheme: SigningScheme, createSecret: () => string | null): Promise<Endpoint>;
+  createEndpoint(endpoint: NewEndpoint): Promise<Endpoint>;
+  getEndpoint(id: string): Promise<Endpoint | null>;
+  listEndpoints(accountId: number): Promise<Endpoint[]>;
+  updateEndpoint(id: string, patch: EndpointPatch): Promise<Endpoint | null>;
+  /** Deletes the endpoint; its pending deliveries fail. */
+  deleteEndpoint(id: string): Promise<boolean>;
+  /** The new secret signs from now on; the previous one until `previousExpiresAt`. */
+  rotateEndpointSecret(id: string, secret: string, previousExpiresAt: Date): Promise<Endpoint | null>;
 
-  recordDownload(download: DownloadRecord): Promise<void>;
+  /** Record events (and fan them out) outside any job change, e.g. `export.downloaded`. */
+  emitEvents(events: NewEvent[]): Promise<void>;
+  listEvents(accountId: number, query: EventQuery): Promise<NewEvent[]>;
+
+  /** Claim up to `limit` due pending deliveries under a lease. */
+  claimDeliveries(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /** Record attempts and the deliveries' next states (and endpoint health) in one transaction. */
+  recordAttempts(owner: string, outcomes: AttemptOutcome[]): Promise<void>;
+  getDelivery(id: string): Promise<(Delivery & { attemptLog: AttemptRecord[] }) | null>;
+  listDeliveries(accountId: number, query: DeliveryQuery): Promise<Delivery[]>;
+  /** Send a delivery again, same id, from the start of its schedule. False when unknown. */
+  redeliver(id: string): Promise<boolean>;
+  /** Redeliver every failed delivery of the account created since `since`; returns how many. */
+  recoverDeliveries(accountId: number, since: Date): Promise<number>;
+  deliveryCounts(accountId: number): Promise<Record<DeliveryState, number>>;
+
+  recordDownload(download: DownloadRecord, events: NewEvent[]): Promise<void>;
 
   close(): Promise<void>;
 }

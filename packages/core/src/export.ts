@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DatasetQuery } from './query.js';
+import { SIGNING_SCHEMES } from './contracts.js';
 
 export const ExportFormat = z.enum(['csv', 'jsonl']);
 export type ExportFormat = z.infer<typeof ExportFormat>;
@@ -10,6 +11,10 @@ export const ExportRequest = z.strictObject({
   webhookURL: z.string().min(1).max(2048),
   name: z.string().trim().min(1, 'name must not be empty').max(256),
   format: ExportFormat,
+  /** How the completion webhook is signed; the seed scheme by default. Other schemes get an endpoint secret. */
+  webhookScheme: z.enum(SIGNING_SCHEMES).optional(),
+  /** Also call webhookURL when the export fails (the seeds' hosted API does not). */
+  notifyOnFailure: z.boolean().optional(),
 });
 export type ExportRequest = z.infer<typeof ExportRequest>;
 

@@ -9,3 +9,5 @@ export * from './logger.js';
 export * from './tokens.js';
 export * from './streams.js';
 export * from './keys.js';
+export * from './events.js';
+export * from './webhooks.js';

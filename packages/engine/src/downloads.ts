@@ -1,5 +1,6 @@
 import { FerryError, type ByteRange, type JobStore, type ObjectStore } from '@ferry/core';
 import type { DownloadLinks } from './download-links.js';
+import { exportEvent } from './events.js';
 
 export interface DownloadResponse {
   status: 200 | 206;
@@ -21,13 +22,11 @@ export class DownloadService {
       if (err instanceof FerryError && err.code === 'NOT_FOUND') throw new FerryError('GONE', 'this export file has been deleted');
       throw err;
     });
-    await this.deps.jobs.recordDownload({
-      exportId: job.id,
-      at: new Date(),
-      bytes: object.size,
-      client: opts.client,
-      range: opts.rangeHeader ?? null,
-    });
+    const at = new Date();
+    await this.deps.jobs.recordDownload(
+      { exportId: job.id, at, bytes: object.size, client: opts.client, range: opts.rangeHeader ?? null },
+      [exportEvent('export.downloaded', job, { at })],
+    );
     const headers: Record<string, string> = {
       'content-type': result.contentType,
       'content-length': String(object.size),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { collectBytes } from '@ferry/core';
 import { gzip } from './compression.js';
 import { DEFAULT_DELIVERY_SCHEDULE_MS, nextDelayMs } from './retry-schedule.js';
-import { deliveryId, fileSlug } from './ids.js';
+import { deliveryId, eventId, fileSlug } from './ids.js';
 
 describe('retry schedule', () => {
   it('follows the default schedule within +-20% jitter and ends when it is spent', () => {
@@ -36,7 +36,10 @@ describe('ids and names', () => {
   it('derives one delivery id per export and event', () => {
     expect(deliveryId('e1', 'export.completed')).toBe(deliveryId('e1', 'export.completed'));
     expect(deliveryId('e1', 'export.completed')).not.toBe(deliveryId('e2', 'export.completed'));
-    expect(deliveryId('e1', 'export.completed')).toMatch(/^msg_[A-Za-z0-9_-]{27}$/);
+    expect(deliveryId('e1', 'export.completed')).toMatch(/^msg_[A-Za-z0-9]{24}$/);
+    expect(eventId('x')).toBe(eventId('x'));
+    expect(eventId()).not.toBe(eventId());
+    expect(eventId()).toMatch(/^evt_[A-Za-z0-9]{24}$/);
   });
 
   it('makes safe file names from export names', () => {

@@ -12,6 +12,7 @@ import {
 } from '@ferry/core';
 import { hashApiKey } from './api-keys.js';
 import type { DownloadLinks } from './download-links.js';
+import { exportEvent } from './events.js';
 
 /** What `GET /dataset/export/:queryUUID` answers. */
 export interface ExportStatus {
@@ -27,6 +28,7 @@ export interface ExportStatus {
   progress: { rows: number; bytes: number };
   numberRows: number | null;
   download: { url: string; expires: string; fileName: string; bytes: number; sha256: string; downloads: number } | null;
+  webhook: { endpointId: string; deliveries: Array<{ id: string; event: string; state: string; attempts: number; lastStatus: number | null; lastError: string | null }> };
   error: string | null;
 }
 
@@ -35,6 +37,12 @@ export interface ExportServiceDeps {
   catalog: Catalog;
   notifier: Notifier;
   links: DownloadLinks;
+}
+
+export interface SubmitResult {
+  queryUUID: string;
+  /** For a non-seed signing scheme: the endpoint secret the receiver verifies with. */
+  webhookSecret?: string;
 }
 
 /** The synchronous half of an export: authenticate, validate, enqueue, report status. */
@@ -47,33 +55,47 @@ export class ExportService {
     return account;
   }
 
-  /** Validate and queue. Returns the queryUUID. Every input mistake is a FerryError with the field's path. */
-  async submit(account: Account, apiKey: string, body: unknown): Promise<string> {
+  /** Validate and queue, with its export.requested event, in one transaction. Every input mistake is a FerryError with the field's path. */
+  async submit(account: Account, apiKey: string, body: unknown): Promise<SubmitResult> {
+    const { jobs, notifier } = this.deps;
     const request = parseOrThrow(ExportRequest, body);
     const resolved = resolveQuery(this.deps.catalog, request.dataset, ['dataset']);
-    await this.deps.notifier.validateTarget(request.webhookURL, ['webhookURL']);
+    await notifier.validateTarget(request.webhookURL, ['webhookURL']);
+    const scheme = request.webhookScheme ?? 'ferry-hmac';
+    const endpoint = await jobs.ensureImplicitEndpoint(account.id, request.webhookURL, scheme, () =>
+      scheme === 'ferry-hmac' ? null : notifier.createSecret(scheme),
+    );
     // The webhook echoes the query as the client sent it, and the seed handlers verify
     // JSON.stringify(payload) of what they receive, so sign the submitted JSON, not our parsed copy.
     const submitted = (body as { dataset: unknown }).dataset;
-    const id = randomUUID();
-    await this.deps.jobs.enqueueExport({
-      id,
+    const job = {
+      id: randomUUID(),
       accountId: account.id,
       name: request.name,
       format: request.format,
       webhookUrl: request.webhookURL,
+      endpointId: endpoint.id,
       datasetKey: resolved.dataset.key,
       query: submitted,
-      hmacSignature: this.deps.notifier.signPayload(apiKey, submitted),
+      hmacSignature: notifier.signPayload(apiKey, submitted),
       requestedAt: new Date(),
-    });
-    return id;
+      notifyOnFailure: request.notifyOnFailure ?? false,
+    };
+    await jobs.enqueueExport(job, [exportEvent('export.requested', { ...job, startedAt: null, finishedAt: null }, { at: job.requestedAt })]);
+    const secret = endpoint.secrets[0]?.value;
+    return { queryUUID: job.id, ...(secret ? { webhookSecret: secret } : {}) };
+  }
+
+  /** An export of this account, or NOT_FOUND: another account's export is indistinguishable from a missing one. */
+  async find(account: Account, id: string): Promise<ExportJob> {
+    const job = await this.deps.jobs.getExport(id);
+    if (!job || job.accountId !== account.id) throw new FerryError('NOT_FOUND', `no export ${id}`);
+    return job;
   }
 
   async status(account: Account, id: string): Promise<ExportStatus> {
-    const job = await this.deps.jobs.getExport(id);
-    // Another account's export is indistinguishable from a missing one.
-    if (!job || job.accountId !== account.id) throw new FerryError('NOT_FOUND', `no export ${id}`);
+    const job = await this.find(account, id);
+    const deliveries = await this.deps.jobs.listDeliveries(account.id, { endpointId: job.endpointId, limit: 1000 });
     const r = job.result;
     return {
       queryUUID: job.id,
@@ -94,6 +116,12 @@ export class ExportService {
         bytes: r.bytes,
         sha256: r.sha256,
         downloads: job.downloads,
+      },
+      webhook: {
+        endpointId: job.endpointId,
+        deliveries: deliveries
+          .filter((d) => d.exportId === job.id)
+          .map((d) => ({ id: d.id, event: d.eventType, state: d.state, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError })),
       },
       error: job.error,
     };

@@ -15,12 +15,14 @@ import {
   type JobStore,
   type Logger,
   type ObjectStore,
+  type NewDelivery,
   type QuerySource,
   type WebhookPayload,
 } from '@ferry/core';
 import { gzip } from './compression.js';
 import type { DownloadLinks } from './download-links.js';
-import { deliveryId, fileSlug } from './ids.js';
+import { deliveryId, eventId, fileSlug } from './ids.js';
+import { exportEvent } from './events.js';
 import { PollLoop } from './poll-loop.js';
 
 export interface ExportWorkerDeps {
@@ -131,7 +133,11 @@ export class ExportWorker {
     }, this.#opts.heartbeatMs);
     try {
       const result = await this.#produce(job, progress, abort.signal);
-      const completed = await jobs.completeExport(job.id, this.id, result, [this.#completionDelivery(job, result)]);
+      const event = exportEvent('export.completed', { ...job, finishedAt: result.finishedAt }, {
+        at: result.finishedAt,
+        id: eventId(`${job.id}\0export.completed`),
+      });
+      const completed = await jobs.completeExport(job.id, this.id, result, [await this.#completionDelivery(job, result)], [event]);
       if (completed) logger.info({ queryUUID: job.id, rows: result.numberRows, bytes: result.bytes, ms: result.timeTakenMs }, 'export completed');
     } catch (err) {
       await this.#handleFailure(job, err);
@@ -172,8 +178,8 @@ export class ExportWorker {
     };
   }
 
-  /** The seed 001 payload, field for field. */
-  #completionDelivery(job: ExportJob, result: ExportResult) {
+  /** The seed 001 payload, field for field, to the export's endpoint. */
+  async #completionDelivery(job: ExportJob, result: ExportResult): Promise<NewDelivery> {
     const payload: WebhookPayload = {
       queryUUID: job.id,
       name: job.name,
@@ -189,15 +195,37 @@ export class ExportWorker {
       requestedOn: job.requestedAt.toISOString(),
       completedOn: result.finishedAt.toISOString(),
     };
+    return this.#toEndpoint(job, 'export.completed', JSON.stringify(payload));
+  }
+
+  /** A message to the export's own webhook URL. The seed scheme's header always travels with it. */
+  #toEndpoint(job: ExportJob, eventType: string, body: string): NewDelivery {
+    const id = deliveryId(job.id, eventType);
     return {
-      id: deliveryId(job.id, 'export.completed'),
+      id,
       accountId: job.accountId,
+      endpointId: job.endpointId,
+      messageId: id,
       exportId: job.id,
-      eventType: 'export.completed',
-      url: job.webhookUrl,
-      body: JSON.stringify(payload),
+      eventType,
+      body,
       headers: { 'SHA256-HMAC-Signature': job.hmacSignature },
     };
+  }
+
+  /** Opt-in failure notice to the export's webhook URL (not part of the seeds: they stay silent on failure). */
+  #failureDelivery(job: ExportJob, reason: string): NewDelivery {
+    const body = {
+      queryUUID: job.id,
+      name: job.name,
+      format: job.format,
+      payload: job.query,
+      hmacSignature: job.hmacSignature,
+      error: { reason },
+      requestedOn: job.requestedAt.toISOString(),
+      failedOn: new Date().toISOString(),
+    };
+    return this.#toEndpoint(job, 'export.failed', JSON.stringify(body));
   }
 
   async #handleFailure(job: ExportJob, err: unknown): Promise<void> {
@@ -212,12 +240,13 @@ export class ExportWorker {
     const permanent = isFerryError(err) && err.status < 500 && err.code !== 'ABORTED';
     if (!permanent && job.attempts < this.#opts.maxAttempts) {
       const delay = RETRY_BASE_MS * 2 ** (job.attempts - 1) * (0.8 + Math.random() * 0.4);
-      await jobs.failExport(job.id, this.id, reason, new Date(Date.now() + delay));
+      await jobs.failExport(job.id, this.id, reason, { retryAt: new Date(Date.now() + delay) });
       logger.warn({ queryUUID: job.id, attempt: job.attempts, reason }, 'export attempt failed; will retry');
-    } else {
-      await jobs.failExport(job.id, this.id, reason);
-      logger.error({ queryUUID: job.id, attempt: job.attempts, reason }, 'export failed');
+      return;
     }
+    const events = [exportEvent('export.failed', job, { failedReason: reason, id: eventId(`${job.id}\0export.failed`) })];
+    await jobs.failExport(job.id, this.id, reason, { events, deliveries: job.notifyOnFailure ? [this.#failureDelivery(job, reason)] : [] });
+    logger.error({ queryUUID: job.id, attempt: job.attempts, reason }, 'export failed');
   }
 }
 

@@ -1,11 +1,31 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** 24 base62 characters from `bytes`, the shape of the seed's `evt_LcTuvSbcI9qWia4IWcy5Bmkg`. */
+function base62(bytes: Buffer, length = 24): string {
+  let out = '';
+  for (let i = 0; out.length < length; i++) out += BASE62[bytes[i % bytes.length]! % 62];
+  return out;
+}
 
 /**
- * A delivery id derived from what it announces, so a job that completes twice (a worker died after
- * writing the file but before committing) produces the same id and receivers can dedupe.
+ * An id for something a state change announces. With a `seed` it is derived, so a transition
+ * that is retried (a worker died after writing the file but before committing) produces the
+ * same id and receivers, and the outbox, dedupe; without one it is random.
  */
+function stableId(prefix: string, seed?: string): string {
+  const bytes = seed === undefined ? randomBytes(32) : createHash('sha256').update(seed).digest();
+  return `${prefix}_${base62(bytes)}`;
+}
+
+export function eventId(seed?: string): string {
+  return stableId('evt', seed);
+}
+
+/** The message id of an export's own webhook (sent as `webhook-id`). */
 export function deliveryId(exportId: string, eventType: string): string {
-  return `msg_${createHash('sha256').update(`${exportId}\0${eventType}`).digest('base64url').slice(0, 27)}`;
+  return stableId('msg', `${exportId}\0${eventType}`);
 }
 
 /** A file name from a user-given export name: safe on every OS and in a store key. */

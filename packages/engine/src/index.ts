@@ -7,3 +7,5 @@ export * from './export-worker.js';
 export * from './delivery-worker.js';
 export * from './downloads.js';
 export * from './ids.js';
+export * from './events.js';
+export * from './webhook-service.js';

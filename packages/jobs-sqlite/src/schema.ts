@@ -14,21 +14,42 @@ export const MIGRATIONS: readonly string[] = [
     name   TEXT PRIMARY KEY,
     value  TEXT NOT NULL
   );
+  CREATE TABLE endpoints (
+    id               TEXT PRIMARY KEY,
+    account_id       INTEGER NOT NULL REFERENCES accounts(id),
+    url              TEXT NOT NULL,
+    scheme           TEXT NOT NULL,
+    secrets          TEXT NOT NULL,          -- JSON [{value, expiresAt}], newest first
+    events           TEXT,                   -- JSON array of filters; NULL for implicit endpoints
+    description      TEXT,
+    registered       INTEGER NOT NULL,
+    schedule         TEXT,                   -- JSON array of ms; NULL = default
+    enabled          INTEGER NOT NULL DEFAULT 1,
+    disabled_reason  TEXT,
+    failing_since    INTEGER,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX endpoints_implicit ON endpoints(account_id, url, scheme) WHERE registered = 0;
+  CREATE INDEX endpoints_account ON endpoints(account_id, registered);
   CREATE TABLE exports (
     id              TEXT PRIMARY KEY,
     account_id      INTEGER NOT NULL REFERENCES accounts(id),
     name            TEXT NOT NULL,
     format          TEXT NOT NULL,
     webhook_url     TEXT NOT NULL,
+    endpoint_id     TEXT NOT NULL,
     dataset_key     TEXT NOT NULL,
     query           TEXT NOT NULL,
     hmac_signature  TEXT NOT NULL,
+    notify_on_failure INTEGER NOT NULL DEFAULT 0,
     state           TEXT NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
     requested_at    INTEGER NOT NULL,
     run_after       INTEGER NOT NULL,
     started_at      INTEGER,
     finished_at     INTEGER,
+    updated_at      INTEGER NOT NULL,
     lease_owner     TEXT,
     lease_until     INTEGER,
     progress_rows   INTEGER NOT NULL DEFAULT 0,
@@ -38,25 +59,40 @@ export const MIGRATIONS: readonly string[] = [
     downloads       INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX exports_due ON exports(state, run_after);
+  CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id),
+    type        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    export_id   TEXT,
+    body        TEXT NOT NULL
+  );
+  CREATE INDEX events_account ON events(account_id, seq);
   CREATE TABLE deliveries (
-    id               TEXT PRIMARY KEY,
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               TEXT NOT NULL UNIQUE,
     account_id       INTEGER NOT NULL REFERENCES accounts(id),
-    export_id        TEXT REFERENCES exports(id),
+    endpoint_id      TEXT NOT NULL,
+    message_id       TEXT NOT NULL,
+    export_id        TEXT,
     event_type       TEXT NOT NULL,
-    url              TEXT NOT NULL,
     body             TEXT NOT NULL,
     headers          TEXT NOT NULL,
     state            TEXT NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0,
+    retry_index      INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  INTEGER NOT NULL,
     lease_owner      TEXT,
     lease_until      INTEGER,
     created_at       INTEGER NOT NULL,
-    last_error       TEXT
+    last_error       TEXT,
+    last_status      INTEGER
   );
   CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+  CREATE INDEX deliveries_account ON deliveries(account_id, seq);
   CREATE TABLE delivery_attempts (
-    delivery_id    TEXT NOT NULL REFERENCES deliveries(id),
+    delivery_id    TEXT NOT NULL,
     n              INTEGER NOT NULL,
     at             INTEGER NOT NULL,
     duration_ms    INTEGER NOT NULL,

@@ -1,63 +1,31 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type {
-  Account,
-  AttemptRecord,
-  Delivery,
-  DownloadRecord,
-  ExportJob,
-  ExportResult,
-  JobStore,
-  NewDelivery,
-  NewExportJob,
+import { randomBytes } from 'node:crypto';
+import {
+  eventMatches,
+  type Account,
+  type AttemptOutcome,
+  type AttemptRecord,
+  type ClaimedDelivery,
+  type Delivery,
+  type DeliveryQuery,
+  type DeliveryState,
+  type DownloadRecord,
+  type Endpoint,
+  type EndpointPatch,
+  type EventQuery,
+  type ExportJob,
+  type ExportResult,
+  type JobStore,
+  type NewDelivery,
+  type NewEndpoint,
+  type NewEvent,
+  type NewExportJob,
+  type SigningScheme,
 } from '@ferry/core';
 import { MIGRATIONS } from './schema.js';
-
-type Row = Record<string, unknown>;
-
-const date = (ms: unknown): Date | null => (ms === null || ms === undefined ? null : new Date(Number(ms)));
-
-function toExport(row: Row): ExportJob {
-  const result = row.result ? (JSON.parse(String(row.result)) as ExportResult & { finishedAt: string; expiresAt: string }) : null;
-  return {
-    id: String(row.id),
-    accountId: Number(row.account_id),
-    name: String(row.name),
-    format: row.format as ExportJob['format'],
-    webhookUrl: String(row.webhook_url),
-    datasetKey: String(row.dataset_key),
-    query: JSON.parse(String(row.query)),
-    hmacSignature: String(row.hmac_signature),
-    requestedAt: new Date(Number(row.requested_at)),
-    state: row.state as ExportJob['state'],
-    attempts: Number(row.attempts),
-    startedAt: date(row.started_at),
-    finishedAt: date(row.finished_at),
-    progressRows: Number(row.progress_rows),
-    progressBytes: Number(row.progress_bytes),
-    result: result && { ...result, finishedAt: new Date(result.finishedAt), expiresAt: new Date(result.expiresAt) },
-    error: row.error === null ? null : String(row.error),
-    downloads: Number(row.downloads),
-  };
-}
-
-function toDelivery(row: Row): Delivery {
-  return {
-    id: String(row.id),
-    accountId: Number(row.account_id),
-    exportId: row.export_id === null ? null : String(row.export_id),
-    eventType: String(row.event_type),
-    url: String(row.url),
-    body: String(row.body),
-    headers: JSON.parse(String(row.headers)) as Record<string, string>,
-    state: row.state as Delivery['state'],
-    attempts: Number(row.attempts),
-    nextAttemptAt: new Date(Number(row.next_attempt_at)),
-    createdAt: new Date(Number(row.created_at)),
-    lastError: row.last_error === null ? null : String(row.last_error),
-  };
-}
+import { toAttempt, toDelivery, toEndpoint, toEvent, toExport, type Row } from './rows.js';
 
 export interface SqliteJobStoreOptions {
   /** Database file, or `:memory:`. */
@@ -65,6 +33,8 @@ export interface SqliteJobStoreOptions {
   /** Clock, injectable so lease expiry can be tested without waiting. */
   now?: () => number;
 }
+
+const DELIVERY_COLUMNS = `d.*, e.url AS url`;
 
 /**
  * JobStore on one SQLite file in WAL mode. better-sqlite3 is synchronous, so each method is one
@@ -89,12 +59,20 @@ export class SqliteJobStore implements JobStore {
   #migrate(): void {
     const version = Number(this.#db.pragma('user_version', { simple: true }));
     for (let v = version; v < MIGRATIONS.length; v++) {
-      this.#db.transaction(() => {
-        this.#db.exec(MIGRATIONS[v]!);
-        this.#db.pragma(`user_version = ${v + 1}`);
-      }).immediate();
+      this.#db
+        .transaction(() => {
+          this.#db.exec(MIGRATIONS[v]!);
+          this.#db.pragma(`user_version = ${v + 1}`);
+        })
+        .immediate();
     }
   }
+
+  #tx<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate();
+  }
+
+  // ------------------------------------------------------------ accounts and settings
 
   async createAccount(): Promise<Account> {
     const info = this.#db.prepare('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now());
@@ -102,17 +80,15 @@ export class SqliteJobStore implements JobStore {
   }
 
   async registerApiKey(keyHash: string, account?: Account): Promise<Account> {
-    return this.#db
-      .transaction((): Account => {
-        const existing = this.#db.prepare('SELECT account_id FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
-        if (existing) return { id: Number(existing.account_id) };
-        // Without an account, a key belongs to the default account: the first one, created on first use.
-        let id = account?.id ?? (this.#db.prepare('SELECT id FROM accounts ORDER BY id LIMIT 1').get() as Row | undefined)?.id;
-        if (id === undefined) id = this.#db.prepare('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now()).lastInsertRowid;
-        this.#db.prepare('INSERT INTO api_keys (key_hash, account_id, created_at) VALUES (?, ?, ?)').run(keyHash, id, this.#now());
-        return { id: Number(id) };
-      })
-      .immediate();
+    return this.#tx((): Account => {
+      const existing = this.#db.prepare('SELECT account_id FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
+      if (existing) return { id: Number(existing.account_id) };
+      // Without an account, a key belongs to the default account: the first one, created on first use.
+      let id = account?.id ?? (this.#db.prepare('SELECT id FROM accounts ORDER BY id LIMIT 1').get() as Row | undefined)?.id;
+      if (id === undefined) id = this.#db.prepare('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now()).lastInsertRowid;
+      this.#db.prepare('INSERT INTO api_keys (key_hash, account_id, created_at) VALUES (?, ?, ?)').run(keyHash, id, this.#now());
+      return { id: Number(id) };
+    });
   }
 
   async findAccountByKeyHash(keyHash: string): Promise<Account | null> {
@@ -125,25 +101,43 @@ export class SqliteJobStore implements JobStore {
   }
 
   async getOrCreateSetting(name: string, create: () => string): Promise<string> {
-    return this.#db
-      .transaction((): string => {
-        const row = this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as Row | undefined;
-        if (row) return String(row.value);
-        const value = create();
-        this.#db.prepare('INSERT INTO settings (name, value) VALUES (?, ?)').run(name, value);
-        return value;
-      })
-      .immediate();
+    return this.#tx((): string => {
+      const row = this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as Row | undefined;
+      if (row) return String(row.value);
+      const value = create();
+      this.#db.prepare('INSERT INTO settings (name, value) VALUES (?, ?)').run(name, value);
+      return value;
+    });
   }
 
-  async enqueueExport(job: NewExportJob): Promise<ExportJob> {
+  // ------------------------------------------------------------ exports
+
+  async enqueueExport(job: NewExportJob, events: NewEvent[]): Promise<ExportJob> {
     const at = job.requestedAt.getTime();
-    this.#db
-      .prepare(
-        `INSERT INTO exports (id, account_id, name, format, webhook_url, dataset_key, query, hmac_signature, state, requested_at, run_after)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
-      )
-      .run(job.id, job.accountId, job.name, job.format, job.webhookUrl, job.datasetKey, JSON.stringify(job.query), job.hmacSignature, at, at);
+    this.#tx(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO exports (id, account_id, name, format, webhook_url, endpoint_id, dataset_key, query, hmac_signature,
+             notify_on_failure, state, requested_at, run_after, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+        )
+        .run(
+          job.id,
+          job.accountId,
+          job.name,
+          job.format,
+          job.webhookUrl,
+          job.endpointId,
+          job.datasetKey,
+          JSON.stringify(job.query),
+          job.hmacSignature,
+          job.notifyOnFailure ? 1 : 0,
+          at,
+          at,
+          at,
+        );
+      this.#insertEvents(events);
+    });
     return (await this.getExport(job.id))!;
   }
 
@@ -154,27 +148,25 @@ export class SqliteJobStore implements JobStore {
 
   async claimExport(owner: string, leaseMs: number): Promise<ExportJob | null> {
     const now = this.#now();
-    return this.#db
-      .transaction((): ExportJob | null => {
-        // A running job whose lease ran out belongs to a worker that died: it is claimable again.
-        const row = this.#db
-          .prepare(
-            `SELECT id FROM exports
-             WHERE (state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
-             ORDER BY run_after, requested_at LIMIT 1`,
-          )
-          .get(now, now) as Row | undefined;
-        if (!row) return null;
-        this.#db
-          .prepare(
-            `UPDATE exports SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
-               started_at = ?, progress_rows = 0, progress_bytes = 0
-             WHERE id = ?`,
-          )
-          .run(owner, now + leaseMs, now, row.id);
-        return toExport(this.#db.prepare('SELECT * FROM exports WHERE id = ?').get(row.id) as Row);
-      })
-      .immediate();
+    return this.#tx((): ExportJob | null => {
+      // A running job whose lease ran out belongs to a worker that died: it is claimable again.
+      const row = this.#db
+        .prepare(
+          `SELECT id FROM exports
+           WHERE (state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
+           ORDER BY run_after, requested_at LIMIT 1`,
+        )
+        .get(now, now) as Row | undefined;
+      if (!row) return null;
+      this.#db
+        .prepare(
+          `UPDATE exports SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
+             started_at = ?, updated_at = ?, progress_rows = 0, progress_bytes = 0
+           WHERE id = ?`,
+        )
+        .run(owner, now + leaseMs, now, now, row.id);
+      return toExport(this.#db.prepare('SELECT * FROM exports WHERE id = ?').get(row.id) as Row);
+    });
   }
 
   async heartbeatExport(id: string, owner: string, leaseMs: number, progress: { rows: number; bytes: number }): Promise<boolean> {
@@ -187,133 +179,357 @@ export class SqliteJobStore implements JobStore {
     return info.changes === 1;
   }
 
-  async completeExport(id: string, owner: string, result: ExportResult, deliveries: NewDelivery[]): Promise<boolean> {
+  async completeExport(id: string, owner: string, result: ExportResult, deliveries: NewDelivery[], events: NewEvent[]): Promise<boolean> {
+    return this.#tx((): boolean => {
+      const finished = result.finishedAt.getTime();
+      const info = this.#db
+        .prepare(
+          `UPDATE exports SET state = 'completed', finished_at = ?, updated_at = ?, result = ?, lease_owner = NULL, lease_until = NULL,
+             progress_rows = ?, progress_bytes = ?, error = NULL
+           WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+        )
+        .run(finished, finished, JSON.stringify(result), result.numberRows, result.bytes, id, owner);
+      if (info.changes !== 1) return false;
+      for (const d of deliveries) this.#insertDelivery(d);
+      this.#insertEvents(events);
+      return true;
+    });
+  }
+
+  async failExport(
+    id: string,
+    owner: string,
+    reason: string,
+    retry: { retryAt: Date } | { events: NewEvent[]; deliveries?: NewDelivery[] },
+  ): Promise<void> {
     const now = this.#now();
-    return this.#db
-      .transaction((): boolean => {
-        const info = this.#db
+    this.#tx(() => {
+      if ('retryAt' in retry) {
+        this.#db
           .prepare(
-            `UPDATE exports SET state = 'completed', finished_at = ?, result = ?, lease_owner = NULL, lease_until = NULL,
-               progress_rows = ?, progress_bytes = ?, error = NULL
-             WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+            `UPDATE exports SET state = 'queued', run_after = ?, error = ?, updated_at = ?, lease_owner = NULL, lease_until = NULL
+             WHERE id = ? AND lease_owner = ?`,
           )
-          .run(result.finishedAt.getTime(), JSON.stringify(result), result.numberRows, result.bytes, id, owner);
-        if (info.changes !== 1) return false;
-        for (const d of deliveries) this.#insertDelivery(d, now);
-        return true;
-      })
-      .immediate();
-  }
-
-  #insertDelivery(d: NewDelivery, now: number): void {
-    this.#db
-      .prepare(
-        `INSERT INTO deliveries (id, account_id, export_id, event_type, url, body, headers, state, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-      )
-      .run(d.id, d.accountId, d.exportId, d.eventType, d.url, d.body, JSON.stringify(d.headers), now, now);
-  }
-
-  async failExport(id: string, owner: string, reason: string, retryAt?: Date): Promise<void> {
-    const now = this.#now();
-    if (retryAt) {
-      this.#db
+          .run(retry.retryAt.getTime(), reason, now, id, owner);
+        return;
+      }
+      const info = this.#db
         .prepare(
-          `UPDATE exports SET state = 'queued', run_after = ?, error = ?, lease_owner = NULL, lease_until = NULL
+          `UPDATE exports SET state = 'failed', finished_at = ?, updated_at = ?, error = ?, lease_owner = NULL, lease_until = NULL
            WHERE id = ? AND lease_owner = ?`,
         )
-        .run(retryAt.getTime(), reason, id, owner);
-    } else {
-      this.#db
-        .prepare(
-          `UPDATE exports SET state = 'failed', finished_at = ?, error = ?, lease_owner = NULL, lease_until = NULL
-           WHERE id = ? AND lease_owner = ?`,
-        )
-        .run(now, reason, id, owner);
-    }
+        .run(now, now, reason, id, owner);
+      if (info.changes !== 1) return;
+      for (const d of retry.deliveries ?? []) this.#insertDelivery(d);
+      this.#insertEvents(retry.events);
+    });
   }
 
   async releaseExport(id: string, owner: string): Promise<void> {
+    const now = this.#now();
     this.#db
       .prepare(
-        `UPDATE exports SET state = 'queued', run_after = ?, attempts = max(attempts - 1, 0), lease_owner = NULL, lease_until = NULL,
-           progress_rows = 0, progress_bytes = 0
+        `UPDATE exports SET state = 'queued', run_after = ?, updated_at = ?, attempts = max(attempts - 1, 0), lease_owner = NULL,
+           lease_until = NULL, progress_rows = 0, progress_bytes = 0
          WHERE id = ? AND lease_owner = ? AND state = 'running'`,
       )
-      .run(this.#now(), id, owner);
+      .run(now, now, id, owner);
   }
 
-  async claimDeliveries(owner: string, limit: number, leaseMs: number): Promise<Delivery[]> {
+  // ------------------------------------------------------------ endpoints
+
+  async ensureImplicitEndpoint(accountId: number, url: string, scheme: SigningScheme, createSecret: () => string | null): Promise<Endpoint> {
     const now = this.#now();
-    return this.#db
-      .transaction((): Delivery[] => {
-        const rows = this.#db
-          .prepare(
-            `SELECT * FROM deliveries
-             WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
-             ORDER BY next_attempt_at LIMIT ?`,
-          )
-          .all(now, now, limit) as Row[];
-        const lease = this.#db.prepare('UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?');
-        for (const row of rows) lease.run(owner, now + leaseMs, row.id);
-        return rows.map(toDelivery);
-      })
-      .immediate();
+    return this.#tx((): Endpoint => {
+      const row = this.#db
+        .prepare('SELECT * FROM endpoints WHERE account_id = ? AND url = ? AND scheme = ? AND registered = 0')
+        .get(accountId, url, scheme) as Row | undefined;
+      if (row) {
+        // Asking for exports to a URL again is the client saying it is back: re-enable it.
+        if (Number(row.enabled) === 0) {
+          this.#db
+            .prepare('UPDATE endpoints SET enabled = 1, disabled_reason = NULL, failing_since = NULL, updated_at = ? WHERE id = ?')
+            .run(now, row.id);
+        }
+        return toEndpoint(this.#db.prepare('SELECT * FROM endpoints WHERE id = ?').get(row.id) as Row, now);
+      }
+      const id = `ep_${randomBytes(12).toString('base64url')}`;
+      this.#insertEndpoint({ id, accountId, url, scheme, secret: createSecret(), events: null, description: null, registered: false, scheduleMs: null });
+      return toEndpoint(this.#db.prepare('SELECT * FROM endpoints WHERE id = ?').get(id) as Row, now);
+    });
   }
 
-  async recordAttempt(
-    id: string,
-    owner: string,
-    attempt: AttemptRecord,
-    next: { state: 'succeeded' | 'failed' } | { state: 'pending'; nextAttemptAt: Date },
-  ): Promise<void> {
+  #insertEndpoint(e: NewEndpoint): void {
+    const now = this.#now();
     this.#db
-      .transaction(() => {
-        const row = this.#db.prepare('SELECT attempts FROM deliveries WHERE id = ? AND lease_owner = ?').get(id, owner) as Row | undefined;
-        // Lost the lease: another worker owns this delivery now and will record its own attempt.
-        if (!row) return;
+      .prepare(
+        `INSERT INTO endpoints (id, account_id, url, scheme, secrets, events, description, registered, schedule, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        e.id,
+        e.accountId,
+        e.url,
+        e.scheme,
+        JSON.stringify(e.secret === null ? [] : [{ value: e.secret, expiresAt: null }]),
+        e.events === null ? null : JSON.stringify(e.events),
+        e.description,
+        e.registered ? 1 : 0,
+        e.scheduleMs === null ? null : JSON.stringify(e.scheduleMs),
+        now,
+        now,
+      );
+  }
+
+  async createEndpoint(endpoint: NewEndpoint): Promise<Endpoint> {
+    this.#insertEndpoint(endpoint);
+    return (await this.getEndpoint(endpoint.id))!;
+  }
+
+  async getEndpoint(id: string): Promise<Endpoint | null> {
+    const row = this.#db.prepare('SELECT * FROM endpoints WHERE id = ?').get(id) as Row | undefined;
+    return row ? toEndpoint(row, this.#now()) : null;
+  }
+
+  async listEndpoints(accountId: number): Promise<Endpoint[]> {
+    const rows = this.#db.prepare('SELECT * FROM endpoints WHERE account_id = ? AND registered = 1 ORDER BY created_at, id').all(accountId) as Row[];
+    return rows.map((r) => toEndpoint(r, this.#now()));
+  }
+
+  async updateEndpoint(id: string, patch: EndpointPatch): Promise<Endpoint | null> {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    const set = (column: string, value: unknown) => {
+      sets.push(`${column} = ?`);
+      values.push(value);
+    };
+    if (patch.url !== undefined) set('url', patch.url);
+    if (patch.events !== undefined) set('events', JSON.stringify(patch.events));
+    if (patch.description !== undefined) set('description', patch.description);
+    if (patch.scheduleMs !== undefined) set('schedule', patch.scheduleMs === null ? null : JSON.stringify(patch.scheduleMs));
+    if (patch.enabled !== undefined) {
+      set('enabled', patch.enabled ? 1 : 0);
+      set('disabled_reason', patch.enabled ? null : 'disabled by the account');
+      if (patch.enabled) set('failing_since', null);
+    }
+    set('updated_at', this.#now());
+    this.#db.prepare(`UPDATE endpoints SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    return this.getEndpoint(id);
+  }
+
+  async deleteEndpoint(id: string): Promise<boolean> {
+    return this.#tx((): boolean => {
+      this.#db
+        .prepare(`UPDATE deliveries SET state = 'failed', last_error = 'endpoint deleted', lease_owner = NULL WHERE endpoint_id = ? AND state = 'pending'`)
+        .run(id);
+      return this.#db.prepare('DELETE FROM endpoints WHERE id = ?').run(id).changes === 1;
+    });
+  }
+
+  async rotateEndpointSecret(id: string, secret: string, previousExpiresAt: Date): Promise<Endpoint | null> {
+    const now = this.#now();
+    return this.#tx((): Endpoint | null => {
+      const row = this.#db.prepare('SELECT secrets FROM endpoints WHERE id = ?').get(id) as Row | undefined;
+      if (!row) return null;
+      const old = JSON.parse(String(row.secrets)) as Array<{ value: string; expiresAt: number | null }>;
+      const kept = old
+        .map((s) => ({ value: s.value, expiresAt: Math.min(s.expiresAt ?? Infinity, previousExpiresAt.getTime()) }))
+        .filter((s) => s.expiresAt > now);
+      const secrets = [{ value: secret, expiresAt: null }, ...kept];
+      this.#db.prepare('UPDATE endpoints SET secrets = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(secrets), now, id);
+      return toEndpoint(this.#db.prepare('SELECT * FROM endpoints WHERE id = ?').get(id) as Row, now);
+    });
+  }
+
+  // ------------------------------------------------------------ events (the outbox's input)
+
+  async emitEvents(events: NewEvent[]): Promise<void> {
+    this.#tx(() => this.#insertEvents(events));
+  }
+
+  /** Store events and queue one delivery per subscribed, enabled, registered endpoint. Call inside a transaction. */
+  #insertEvents(events: readonly NewEvent[]): void {
+    if (events.length === 0) return;
+    const insert = this.#db.prepare('INSERT OR IGNORE INTO events (id, account_id, type, created_at, export_id, body) VALUES (?, ?, ?, ?, ?, ?)');
+    const subscribers = this.#db.prepare('SELECT id, events FROM endpoints WHERE account_id = ? AND registered = 1 AND enabled = 1');
+    for (const event of events) {
+      // An event id is committed once: a retried transition re-emitting it does not fan out twice.
+      if (insert.run(event.id, event.accountId, event.type, event.created.getTime(), event.exportId, event.body).changes === 0) continue;
+      for (const endpoint of subscribers.all(event.accountId) as Row[]) {
+        if (!eventMatches(JSON.parse(String(endpoint.events)) as string[], event.type)) continue;
+        this.#insertDelivery({
+          id: `dlv_${randomBytes(12).toString('base64url')}`,
+          accountId: event.accountId,
+          endpointId: String(endpoint.id),
+          messageId: event.id,
+          exportId: event.exportId,
+          eventType: event.type,
+          body: event.body,
+          headers: {},
+        });
+      }
+    }
+  }
+
+  async listEvents(accountId: number, query: EventQuery): Promise<NewEvent[]> {
+    const where = ['account_id = ?'];
+    const values: unknown[] = [accountId];
+    if (query.type) {
+      if (query.type.endsWith('.*')) {
+        where.push('type LIKE ?');
+        values.push(`${query.type.slice(0, -1).replace(/[%_\\]/g, '\\$&')}%`);
+        where[where.length - 1] += " ESCAPE '\\'";
+      } else {
+        where.push('type = ?');
+        values.push(query.type);
+      }
+    }
+    if (query.since) {
+      where.push('created_at >= ?');
+      values.push(query.since.getTime());
+    }
+    if (query.startingAfter) {
+      where.push('seq > coalesce((SELECT seq FROM events WHERE id = ?), 0)');
+      values.push(query.startingAfter);
+    }
+    const rows = this.#db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...values, query.limit) as Row[];
+    return rows.map(toEvent);
+  }
+
+  // ------------------------------------------------------------ deliveries
+
+  #insertDelivery(d: NewDelivery): void {
+    const now = this.#now();
+    this.#db
+      .prepare(
+        `INSERT OR IGNORE INTO deliveries (id, account_id, endpoint_id, message_id, export_id, event_type, body, headers, state, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      )
+      .run(d.id, d.accountId, d.endpointId, d.messageId, d.exportId, d.eventType, d.body, JSON.stringify(d.headers), now, now);
+  }
+
+  async claimDeliveries(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const now = this.#now();
+    return this.#tx((): ClaimedDelivery[] => {
+      const rows = this.#db
+        .prepare(
+          `SELECT ${DELIVERY_COLUMNS}, e.id AS ep_id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+           WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
+           ORDER BY d.next_attempt_at LIMIT ?`,
+        )
+        .all(now, now, limit) as Row[];
+      const lease = this.#db.prepare('UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?');
+      const endpoint = this.#db.prepare('SELECT * FROM endpoints WHERE id = ?');
+      return rows.map((row) => {
+        lease.run(owner, now + leaseMs, row.id);
+        return { ...toDelivery(row), retryIndex: Number(row.retry_index), endpoint: toEndpoint(endpoint.get(row.ep_id) as Row, now) };
+      });
+    });
+  }
+
+  async recordAttempts(owner: string, outcomes: AttemptOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const now = this.#now();
+    this.#tx(() => {
+      const current = this.#db.prepare('SELECT attempts, endpoint_id FROM deliveries WHERE id = ? AND lease_owner = ?');
+      const logAttempt = this.#db.prepare(
+        `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, status, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const advance = this.#db.prepare(
+        `UPDATE deliveries SET attempts = ?, retry_index = retry_index + 1, state = ?, next_attempt_at = ?, last_error = ?, last_status = ?,
+           lease_owner = NULL, lease_until = NULL
+         WHERE id = ?`,
+      );
+      const healthy = this.#db.prepare('UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL');
+      const failing = this.#db.prepare('UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL');
+      const disable = this.#db.prepare(
+        'UPDATE endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1',
+      );
+      for (const o of outcomes) {
+        const row = current.get(o.deliveryId, owner) as Row | undefined;
+        // Lost the lease: another worker owns this delivery now and records its own attempt.
+        if (!row) continue;
         const n = Number(row.attempts) + 1;
-        this.#db
-          .prepare(
-            `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, status, error, response_body)
-             VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(id, n, attempt.at.getTime(), attempt.durationMs, attempt.status, attempt.error, attempt.responseBody);
-        this.#db
-          .prepare(
-            `UPDATE deliveries SET attempts = ?, state = ?, next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL
-             WHERE id = ?`,
-          )
-          .run(n, next.state, next.state === 'pending' ? next.nextAttemptAt.getTime() : this.#now(), attempt.error, id);
-      })
-      .immediate();
+        const a = o.attempt;
+        logAttempt.run(o.deliveryId, n, a.at.getTime(), a.durationMs, a.status, a.error, a.responseBody);
+        advance.run(n, o.next.state, o.next.state === 'pending' ? o.next.nextAttemptAt.getTime() : now, a.error, a.status, o.deliveryId);
+        if (o.next.state === 'succeeded') healthy.run(row.endpoint_id);
+        else failing.run(a.at.getTime(), row.endpoint_id);
+        if (o.disableEndpoint && disable.run(o.disableEndpoint.reason, now, row.endpoint_id).changes === 1) {
+          this.#insertEvents([o.disableEndpoint.event]);
+        }
+      }
+    });
   }
 
   async getDelivery(id: string): Promise<(Delivery & { attemptLog: AttemptRecord[] }) | null> {
-    const row = this.#db.prepare('SELECT * FROM deliveries WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = ?`).get(id) as
+      | Row
+      | undefined;
     if (!row) return null;
     const attempts = this.#db.prepare('SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY n').all(id) as Row[];
-    return {
-      ...toDelivery(row),
-      attemptLog: attempts.map((a) => ({
-        at: new Date(Number(a.at)),
-        durationMs: Number(a.duration_ms),
-        status: a.status === null ? null : Number(a.status),
-        error: a.error === null ? null : String(a.error),
-        responseBody: a.response_body === null ? null : String(a.response_body),
-      })),
-    };
+    return { ...toDelivery(row), attemptLog: attempts.map(toAttempt) };
   }
 
-  async recordDownload(d: DownloadRecord): Promise<void> {
-    this.#db
-      .transaction(() => {
-        this.#db
-          .prepare('INSERT INTO downloads (export_id, at, bytes, client, range) VALUES (?, ?, ?, ?, ?)')
-          .run(d.exportId, d.at.getTime(), d.bytes, d.client, d.range);
-        this.#db.prepare('UPDATE exports SET downloads = downloads + 1 WHERE id = ?').run(d.exportId);
-      })
-      .immediate();
+  async listDeliveries(accountId: number, query: DeliveryQuery): Promise<Delivery[]> {
+    const where = ['d.account_id = ?'];
+    const values: unknown[] = [accountId];
+    if (query.state) {
+      where.push('d.state = ?');
+      values.push(query.state);
+    }
+    if (query.endpointId) {
+      where.push('d.endpoint_id = ?');
+      values.push(query.endpointId);
+    }
+    if (query.since) {
+      where.push('d.created_at >= ?');
+      values.push(query.since.getTime());
+    }
+    if (query.startingAfter) {
+      where.push('d.seq > coalesce((SELECT seq FROM deliveries WHERE id = ?), 0)');
+      values.push(query.startingAfter);
+    }
+    const rows = this.#db
+      .prepare(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE ${where.join(' AND ')} ORDER BY d.seq LIMIT ?`)
+      .all(...values, query.limit) as Row[];
+    return rows.map(toDelivery);
+  }
+
+  async redeliver(id: string): Promise<boolean> {
+    const info = this.#db
+      .prepare(`UPDATE deliveries SET state = 'pending', retry_index = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?`)
+      .run(this.#now(), id);
+    return info.changes === 1;
+  }
+
+  async recoverDeliveries(accountId: number, since: Date): Promise<number> {
+    const info = this.#db
+      .prepare(
+        `UPDATE deliveries SET state = 'pending', retry_index = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+         WHERE account_id = ? AND state = 'failed' AND created_at >= ?`,
+      )
+      .run(this.#now(), accountId, since.getTime());
+    return info.changes;
+  }
+
+  async deliveryCounts(accountId: number): Promise<Record<DeliveryState, number>> {
+    const counts: Record<DeliveryState, number> = { pending: 0, succeeded: 0, failed: 0 };
+    const rows = this.#db.prepare('SELECT state, count(*) AS n FROM deliveries WHERE account_id = ? GROUP BY state').all(accountId) as Row[];
+    for (const r of rows) counts[r.state as DeliveryState] = Number(r.n);
+    return counts;
+  }
+
+  // ------------------------------------------------------------ downloads
+
+  async recordDownload(d: DownloadRecord, events: NewEvent[]): Promise<void> {
+    this.#tx(() => {
+      this.#db
+        .prepare('INSERT INTO downloads (export_id, at, bytes, client, range) VALUES (?, ?, ?, ?, ?)')
+        .run(d.exportId, d.at.getTime(), d.bytes, d.client, d.range);
+      this.#db.prepare('UPDATE exports SET downloads = downloads + 1, updated_at = ? WHERE id = ?').run(d.at.getTime(), d.exportId);
+      this.#insertEvents(events);
+    });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import {
+  DeliveryListQuery,
+  EndpointCreate,
+  EndpointUpdate,
+  EventListQuery,
+  FerryError,
+  RecoverRequest,
+  parseOrThrow,
+  type Account,
+  type Delivery,
+  type Endpoint,
+  type JobStore,
+  type Notifier,
+} from '@ferry/core';
+
+const ROTATION_GRACE_MS = 24 * 3_600_000;
+
+/** The public view of an endpoint: never its secrets (those are shown once, on creation and rotation). */
+function view(e: Endpoint) {
+  return {
+    id: e.id,
+    url: e.url,
+    events: e.events,
+    scheme: e.scheme,
+    description: e.description,
+    enabled: e.enabled,
+    disabledReason: e.disabledReason,
+    failingSince: e.failingSince?.toISOString() ?? null,
+    retryScheduleSeconds: e.scheduleMs?.map((ms) => ms / 1000) ?? null,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
+}
+
+function deliveryView(d: Delivery) {
+  return {
+    id: d.id,
+    webhookId: d.messageId,
+    endpointId: d.endpointId,
+    url: d.url,
+    event: d.eventType,
+    exportId: d.exportId,
+    state: d.state,
+    attempts: d.attempts,
+    nextAttemptAt: d.state === 'pending' ? d.nextAttemptAt.toISOString() : null,
+    lastStatus: d.lastStatus,
+    lastError: d.lastError,
+    createdAt: d.createdAt.toISOString(),
+  };
+}
+
+/** Registered endpoints, the delivery log with replay, and the event feed, all scoped to one account. */
+export class WebhookService {
+  constructor(private readonly deps: { jobs: JobStore; notifier: Notifier }) {}
+
+  async createEndpoint(account: Account, body: unknown) {
+    const req = parseOrThrow(EndpointCreate, body);
+    await this.deps.notifier.validateTarget(req.url, ['url']);
+    const secret = this.deps.notifier.createSecret(req.scheme);
+    const endpoint = await this.deps.jobs.createEndpoint({
+      id: `ep_${randomBytes(12).toString('base64url')}`,
+      accountId: account.id,
+      url: req.url,
+      scheme: req.scheme,
+      secret,
+      events: req.events,
+      description: req.description ?? null,
+      registered: true,
+      scheduleMs: req.retryScheduleSeconds?.map((s) => s * 1000) ?? null,
+    });
+    return { ...view(endpoint), secret };
+  }
+
+  async listEndpoints(account: Account) {
+    return { data: (await this.deps.jobs.listEndpoints(account.id)).map(view) };
+  }
+
+  async #own(account: Account, id: string): Promise<Endpoint> {
+    const endpoint = await this.deps.jobs.getEndpoint(id);
+    if (!endpoint || endpoint.accountId !== account.id || !endpoint.registered) throw new FerryError('NOT_FOUND', `no endpoint ${id}`);
+    return endpoint;
+  }
+
+  async getEndpoint(account: Account, id: string) {
+    return view(await this.#own(account, id));
+  }
+
+  async updateEndpoint(account: Account, id: string, body: unknown) {
+    await this.#own(account, id);
+    const req = parseOrThrow(EndpointUpdate, body);
+    if (req.url !== undefined) await this.deps.notifier.validateTarget(req.url, ['url']);
+    const updated = await this.deps.jobs.updateEndpoint(id, {
+      ...(req.url !== undefined ? { url: req.url } : {}),
+      ...(req.events !== undefined ? { events: req.events } : {}),
+      ...(req.enabled !== undefined ? { enabled: req.enabled } : {}),
+      ...(req.description !== undefined ? { description: req.description } : {}),
+      ...(req.retryScheduleSeconds !== undefined ? { scheduleMs: req.retryScheduleSeconds?.map((s) => s * 1000) ?? null } : {}),
+    });
+    return view(updated!);
+  }
+
+  async deleteEndpoint(account: Account, id: string): Promise<void> {
+    await this.#own(account, id);
+    await this.deps.jobs.deleteEndpoint(id);
+  }
+
+  /** A new secret, shown once; the old one keeps signing for 24 hours so receivers can switch over. */
+  async rotateSecret(account: Account, id: string) {
+    const endpoint = await this.#own(account, id);
+    const secret = this.deps.notifier.createSecret(endpoint.scheme);
+    const previousExpiresAt = new Date(Date.now() + ROTATION_GRACE_MS);
+    await this.deps.jobs.rotateEndpointSecret(id, secret, previousExpiresAt);
+    return { id, secret, previousSecretExpiresAt: previousExpiresAt.toISOString() };
+  }
+
+  async listDeliveries(account: Account, query: unknown) {
+    const q = parseOrThrow(DeliveryListQuery, query, { basePath: ['query'] });
+    const rows = await this.deps.jobs.listDeliveries(account.id, {
+      limit: q.limit,
+      ...(q.status ? { state: q.status } : {}),
+      ...(q.endpoint ? { endpointId: q.endpoint } : {}),
+      ...(q.since ? { since: q.since } : {}),
+      ...(q.starting_after ? { startingAfter: q.starting_after } : {}),
+    });
+    return { data: rows.map(deliveryView), hasMore: rows.length === q.limit };
+  }
+
+  async #ownDelivery(account: Account, id: string) {
+    const delivery = await this.deps.jobs.getDelivery(id);
+    if (!delivery || delivery.accountId !== account.id) throw new FerryError('NOT_FOUND', `no delivery ${id}`);
+    return delivery;
+  }
+
+  async getDelivery(account: Account, id: string) {
+    const d = await this.#ownDelivery(account, id);
+    return {
+      ...deliveryView(d),
+      attemptLog: d.attemptLog.map((a, i) => ({ n: i + 1, at: a.at.toISOString(), durationMs: a.durationMs, status: a.status, error: a.error, responseBody: a.responseBody })),
+    };
+  }
+
+  async redeliver(account: Account, id: string) {
+    await this.#ownDelivery(account, id);
+    await this.deps.jobs.redeliver(id);
+    return this.getDelivery(account, id);
+  }
+
+  async recover(account: Account, body: unknown) {
+    const { since } = parseOrThrow(RecoverRequest, body);
+    return { recovered: await this.deps.jobs.recoverDeliveries(account.id, since) };
+  }
+
+  async counts(account: Account) {
+    return this.deps.jobs.deliveryCounts(account.id);
+  }
+
+  async listEvents(account: Account, query: unknown) {
+    const q = parseOrThrow(EventListQuery, query, { basePath: ['query'] });
+    const events = await this.deps.jobs.listEvents(account.id, {
+      limit: q.limit,
+      ...(q.type ? { type: q.type } : {}),
+      ...(q.since ? { since: q.since } : {}),
+      ...(q.starting_after ? { startingAfter: q.starting_after } : {}),
+    });
+    // The stored body is the envelope exactly as it was sent.
+    return { data: events.map((e) => JSON.parse(e.body) as unknown), hasMore: events.length === q.limit };
+  }
+}
