@@ -70,7 +70,7 @@ export class DeliveryWorker {
   /** Attempt every due delivery once (up to `concurrency`). Returns how many were attempted. */
   async runOnce(): Promise<number> {
     // The lease outlives one attempt's timeout, so nobody else picks a delivery while it is in flight.
-    const due = await this.deps.jobs.claimDeliveries(this.id, this.#opts.concurrency, this.#opts.timeoutMs * 2 + 5_000);
+    const due = await this.deps.jobs.claimDeliveries(this.id, this.#opts.concurrency, this.#opts.timeoutMs + 5_000);
     if (due.length === 0) return 0;
     const outcomes = await Promise.all(due.map((d) => this.#attempt(d)));
     await this.deps.jobs.recordAttempts(this.id, outcomes);

@@ -28,7 +28,7 @@ export interface ExportStatus {
   progress: { rows: number; bytes: number };
   numberRows: number | null;
   download: { url: string; expires: string; fileName: string; bytes: number; sha256: string; downloads: number } | null;
-  webhook: { endpointId: string; deliveries: Array<{ id: string; event: string; state: string; attempts: number; lastStatus: number | null; lastError: string | null }> };
+  webhook: { endpointId: string; deliveries: Array<{ id: string; webhookId: string; event: string; state: string; attempts: number; lastStatus: number | null; lastError: string | null }> };
   error: string | null;
 }
 
@@ -121,7 +121,7 @@ export class ExportService {
         endpointId: job.endpointId,
         deliveries: deliveries
           .filter((d) => d.exportId === job.id)
-          .map((d) => ({ id: d.id, event: d.eventType, state: d.state, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError })),
+          .map((d) => ({ id: d.id, webhookId: d.messageId, event: d.eventType, state: d.state, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError })),
       },
       error: job.error,
     };
