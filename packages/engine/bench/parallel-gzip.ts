@@ -25,10 +25,14 @@ async function* chunks(): AsyncGenerator<Uint8Array> {
 
 async function measure(name: string, run: () => AsyncIterable<Uint8Array>): Promise<void> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let out = 0;
   for await (const part of run()) out += part.byteLength;
   const sec = (performance.now() - t0) / 1000;
-  console.log(`${name.padEnd(34)} ${(data.length / sec / 1e6).toFixed(0).padStart(5)} MB/s  ${sec.toFixed(2)} s  ratio ${(out / data.length).toFixed(4)}  rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+  // Process CPU time includes libuv's pool threads: CPU/wall near the core count means parallel work.
+  const cpu = process.cpuUsage(c0);
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  console.log(`${name.padEnd(34)} ${(data.length / sec / 1e6).toFixed(0).padStart(5)} MB/s  ${sec.toFixed(2)} s  CPU/wall ${(cpuSec / sec).toFixed(2)}  ${(data.length / cpuSec / 1e6).toFixed(0)} MB/s per CPU-s  ratio ${(out / data.length).toFixed(4)}  rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
 }
 
 console.log(`${(data.length / 1e6).toFixed(0)} MB of CSV-like text, ${availableParallelism()} cores`);

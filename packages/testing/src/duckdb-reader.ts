@@ -1,7 +1,17 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { arrowStreamToParquet } from './arrow-ipc-reader.js';
 import type { Comparable } from './fixture.js';
 
-export type ReaderKind = 'csv' | 'json';
+/**
+ * How the output is read back: `csv` (header, `,`, RFC 4180), `json` (newline-delimited), `parquet`,
+ * or `arrow` (an Arrow IPC stream, converted to Parquet by arrow-rs first; see arrow-ipc-reader.ts).
+ */
+export type ReaderKind = 'csv' | 'json' | 'parquet' | 'arrow';
+
+/** Readers that carry types in the file: the suite checks the types DuckDB sees, not only values. */
+export function isTypedReader(kind: ReaderKind): boolean {
+  return kind === 'parquet' || kind === 'arrow';
+}
 
 export interface ReadColumn {
   name: string;
@@ -42,7 +52,9 @@ export class DuckDbReader {
     this.#instance = null;
   }
 
+  /** The table function reading `file`. Typed formats bring their own types; `arrow` needs `prepare` first. */
   source(kind: ReaderKind, file: string, columns: readonly ReadColumn[], opts: { header?: boolean } = {}): string {
+    if (kind === 'parquet' || kind === 'arrow') return `read_parquet(${sqlString(file)})`;
     const spec = `{${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.duckType)}`).join(', ')}}`;
     if (kind === 'json') return `read_json(${sqlString(file)}, format='newline_delimited', columns=${spec})`;
     return (
@@ -53,9 +65,22 @@ export class DuckDbReader {
 
   /** Rows of `select` expressions (one per column, `x` replaced by the column) in file order or by `orderBy`. */
   async read(kind: ReaderKind, file: string, columns: readonly ReadColumn[], orderBy?: string): Promise<Comparable[][]> {
+    file = await this.prepare(kind, file);
     const exprs = columns.map((c) => c.select.replaceAll(/\bx\b/g, sqlIdent(c.name)));
     const sql = `SELECT ${exprs.join(', ')} FROM ${this.source(kind, file, columns)}${orderBy ? ` ORDER BY ${sqlIdent(orderBy)}` : ''}`;
     return this.query(sql);
+  }
+
+  /** The file DuckDB can read for `kind`: Arrow IPC streams are converted to Parquet by arrow-rs. */
+  async prepare(kind: ReaderKind, file: string): Promise<string> {
+    return kind === 'arrow' ? arrowStreamToParquet(file) : file;
+  }
+
+  /** Column names and DuckDB types of a typed file (Parquet, or Arrow via `prepare`). */
+  async describe(kind: ReaderKind, file: string): Promise<Array<{ name: string; type: string }>> {
+    const readable = await this.prepare(kind, file);
+    const rows = await this.query(`DESCRIBE SELECT * FROM ${this.source(kind, readable, [])}`);
+    return rows.map((r) => ({ name: String(r[0]), type: String(r[1]) }));
   }
 
   async query(sql: string): Promise<Comparable[][]> {
