@@ -11,11 +11,28 @@ export interface RowStream {
   batches: AsyncIterable<RecordBatch>;
 }
 
+/** Formats a source may write itself (pushdown). */
+export type NativeFormat = 'csv' | 'jsonl';
+
+/** A pushed-down export: the encoded file, byte for byte what the Arrow path and the default format writer give. */
+export interface NativeExport {
+  body: AsyncIterable<Uint8Array>;
+  /** Rows written; settles once `body` has been consumed to the end. */
+  rows: Promise<number>;
+}
+
 export interface QuerySource {
   readonly name: string;
   readonly dialect: string;
   /** Run the query. Breaking out of `batches` or aborting `signal` releases the cursor. */
   open(query: ResolvedQuery, opts: { signal: AbortSignal; batchRows?: number }): Promise<RowStream>;
+  /**
+   * Optional pushdown: the database encodes the file itself (COPY). The bytes must equal what
+   * `open` + the default `@ferry/format-csv` / `@ferry/format-jsonl` writer produce; a source returns
+   * null when it cannot guarantee that for this query (the engine then uses `open`). Breaking out
+   * of `body` or aborting `signal` cancels the query.
+   */
+  exportNative?(query: ResolvedQuery, format: NativeFormat, opts: { signal: AbortSignal }): Promise<NativeExport | null>;
   close(): Promise<void>;
 }
 
@@ -350,6 +367,8 @@ export interface JobStore {
   claimDeliveries(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   /** Record attempts and the deliveries' next states (and endpoint health) in one transaction. */
   recordAttempts(owner: string, outcomes: AttemptOutcome[]): Promise<void>;
+  /** `recordAttempts` then `claimDeliveries`, in one transaction: one commit per batch on the hot path. */
+  settleAndClaim(owner: string, outcomes: AttemptOutcome[], limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
   getDelivery(id: string): Promise<(Delivery & { attemptLog: AttemptRecord[] }) | null>;
   listDeliveries(accountId: number, query: DeliveryQuery): Promise<Delivery[]>;
   /** Send a delivery again, same id, from the start of its schedule. False when unknown. */

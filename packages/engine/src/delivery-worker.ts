@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { AttemptOutcome, ClaimedDelivery, JobStore, Logger, Notifier } from '@ferry/core';
-import { PollLoop } from './poll-loop.js';
 import { DEFAULT_DELIVERY_SCHEDULE_MS, nextDelayMs } from './retry-schedule.js';
 import { endpointDisabledEvent } from './events.js';
 
@@ -43,40 +42,105 @@ export class DeliveryWorker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   readonly counters: DeliveryCounters = { succeeded: 0, retried: 0, failed: 0, disabled: 0 };
   readonly #opts: DeliveryWorkerOptions;
-  readonly #loop: PollLoop;
+  #running = false;
+  #done: Promise<void> = Promise.resolve();
+  readonly #sleepers = new Set<() => void>();
 
   constructor(
     private readonly deps: { jobs: JobStore; notifier: Notifier; logger: Logger },
     options: Partial<DeliveryWorkerOptions> = {},
   ) {
     this.#opts = { ...DEFAULT_DELIVERY_WORKER_OPTIONS, ...options };
-    this.#loop = new PollLoop(async () => (await this.runOnce()) > 0, this.#opts.pollMs, (err) =>
-      this.deps.logger.error({ err: String(err) }, 'delivery worker tick failed'),
-    );
+  }
+
+  /** The lease outlives one attempt's timeout, so nobody else picks a delivery while it is in flight. */
+  get #leaseMs(): number {
+    return this.#opts.timeoutMs + 5_000;
   }
 
   start(): void {
-    this.#loop.start();
+    if (this.#running) return;
+    this.#running = true;
+    this.#done = this.#pump();
   }
 
+  /** Look for due deliveries now rather than at the next poll. */
   poke(): void {
-    this.#loop.poke();
+    for (const wake of this.#sleepers) wake();
   }
 
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  /** Stop claiming; let in-flight attempts finish and record them. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.poke();
+    await this.#done;
   }
 
-  /** Attempt every due delivery once (up to `concurrency`). Returns how many were attempted. */
+  /** Attempt every due delivery once (up to `concurrency`) and record them. Returns how many were attempted. */
   async runOnce(): Promise<number> {
-    // The lease outlives one attempt's timeout, so nobody else picks a delivery while it is in flight.
-    const due = await this.deps.jobs.claimDeliveries(this.id, this.#opts.concurrency, this.#opts.timeoutMs + 5_000);
+    const due = await this.deps.jobs.claimDeliveries(this.id, this.#opts.concurrency, this.#leaseMs);
     if (due.length === 0) return 0;
     const outcomes = await Promise.all(due.map((d) => this.#attempt(d)));
     await this.deps.jobs.recordAttempts(this.id, outcomes);
     return due.length;
   }
 
+  /**
+   * Keeps up to `concurrency` attempts in flight. Finished attempts are recorded together (group
+   * commit: one transaction, one fsync, for however many finished meanwhile), so durability costs
+   * per batch rather than per request.
+   */
+  async #pump(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    const finished: AttemptOutcome[] = [];
+    let firstFinishedAt = 0;
+    // Claims and records in batches: a transaction (and its fsync) per batch, not per request.
+    const batch = Math.max(1, Math.floor(this.#opts.concurrency / 2));
+    const flushMs = 10;
+    while (this.#running || inFlight.size > 0 || finished.length > 0) {
+      try {
+        const waitedLongEnough = finished.length > 0 && performance.now() - firstFinishedAt >= flushMs;
+        const settle = finished.length >= batch || (finished.length > 0 && (inFlight.size === 0 || waitedLongEnough));
+        const outcomes = settle ? finished.splice(0) : [];
+        const free = this.#running ? this.#opts.concurrency - inFlight.size : 0;
+        const claim = free >= batch || (free > 0 && inFlight.size === 0);
+        // Recording and claiming share one transaction: one commit per batch.
+        const due = settle || claim ? await this.deps.jobs.settleAndClaim(this.id, outcomes, free, this.#leaseMs) : [];
+        for (const delivery of due) {
+          const p: Promise<void> = this.#attempt(delivery)
+            .then((o) => {
+              if (finished.length === 0) firstFinishedAt = performance.now();
+              finished.push(o);
+            })
+            .finally(() => {
+              inFlight.delete(p);
+              this.poke();
+            });
+          inFlight.add(p);
+        }
+        if (due.length > 0 && inFlight.size < this.#opts.concurrency) continue;
+        // Wake on the next finished attempt, a poke, or the timer, whichever comes first.
+        if (inFlight.size > 0 || finished.length > 0) await this.#sleep(finished.length > 0 ? flushMs : this.#opts.pollMs);
+        else if (this.#running) await this.#sleep(this.#opts.pollMs);
+      } catch (err) {
+        // A store outage must not kill the worker; unrecorded attempts are retried after their lease.
+        this.deps.logger.error({ err: String(err) }, 'delivery worker tick failed');
+        await this.#sleep(this.#opts.pollMs);
+      }
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#sleepers.add(done);
+    });
+  }
   async #attempt(delivery: ClaimedDelivery): Promise<AttemptOutcome> {
     const { notifier, logger } = this.deps;
     const { endpoint } = delivery;

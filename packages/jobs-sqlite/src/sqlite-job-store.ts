@@ -68,6 +68,18 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
+  readonly #statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per SQL text: compiling a statement costs more than running a small one. */
+  #sql(sql: string): Database.Statement {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   #tx<T>(fn: () => T): T {
     return this.#db.transaction(fn).immediate();
   }
@@ -75,37 +87,37 @@ export class SqliteJobStore implements JobStore {
   // ------------------------------------------------------------ accounts and settings
 
   async createAccount(): Promise<Account> {
-    const info = this.#db.prepare('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now());
+    const info = this.#sql('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now());
     return { id: Number(info.lastInsertRowid) };
   }
 
   async registerApiKey(keyHash: string, account?: Account): Promise<Account> {
     return this.#tx((): Account => {
-      const existing = this.#db.prepare('SELECT account_id FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
+      const existing = this.#sql('SELECT account_id FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
       if (existing) return { id: Number(existing.account_id) };
       // Without an account, a key belongs to the default account: the first one, created on first use.
-      let id = account?.id ?? (this.#db.prepare('SELECT id FROM accounts ORDER BY id LIMIT 1').get() as Row | undefined)?.id;
-      if (id === undefined) id = this.#db.prepare('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now()).lastInsertRowid;
-      this.#db.prepare('INSERT INTO api_keys (key_hash, account_id, created_at) VALUES (?, ?, ?)').run(keyHash, id, this.#now());
+      let id = account?.id ?? (this.#sql('SELECT id FROM accounts ORDER BY id LIMIT 1').get() as Row | undefined)?.id;
+      if (id === undefined) id = this.#sql('INSERT INTO accounts (created_at) VALUES (?)').run(this.#now()).lastInsertRowid;
+      this.#sql('INSERT INTO api_keys (key_hash, account_id, created_at) VALUES (?, ?, ?)').run(keyHash, id, this.#now());
       return { id: Number(id) };
     });
   }
 
   async findAccountByKeyHash(keyHash: string): Promise<Account | null> {
-    const row = this.#db.prepare('SELECT account_id FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
+    const row = this.#sql('SELECT account_id FROM api_keys WHERE key_hash = ?').get(keyHash) as Row | undefined;
     return row ? { id: Number(row.account_id) } : null;
   }
 
   async countApiKeys(): Promise<number> {
-    return Number((this.#db.prepare('SELECT count(*) AS n FROM api_keys').get() as Row).n);
+    return Number((this.#sql('SELECT count(*) AS n FROM api_keys').get() as Row).n);
   }
 
   async getOrCreateSetting(name: string, create: () => string): Promise<string> {
     return this.#tx((): string => {
-      const row = this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as Row | undefined;
+      const row = this.#sql('SELECT value FROM settings WHERE name = ?').get(name) as Row | undefined;
       if (row) return String(row.value);
       const value = create();
-      this.#db.prepare('INSERT INTO settings (name, value) VALUES (?, ?)').run(name, value);
+      this.#sql('INSERT INTO settings (name, value) VALUES (?, ?)').run(name, value);
       return value;
     });
   }
@@ -142,7 +154,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async getExport(id: string): Promise<ExportJob | null> {
-    const row = this.#db.prepare('SELECT * FROM exports WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#sql('SELECT * FROM exports WHERE id = ?').get(id) as Row | undefined;
     return row ? toExport(row) : null;
   }
 
@@ -165,7 +177,7 @@ export class SqliteJobStore implements JobStore {
            WHERE id = ?`,
         )
         .run(owner, now + leaseMs, now, now, row.id);
-      return toExport(this.#db.prepare('SELECT * FROM exports WHERE id = ?').get(row.id) as Row);
+      return toExport(this.#sql('SELECT * FROM exports WHERE id = ?').get(row.id) as Row);
     });
   }
 
@@ -251,11 +263,11 @@ export class SqliteJobStore implements JobStore {
             .prepare('UPDATE endpoints SET enabled = 1, disabled_reason = NULL, failing_since = NULL, updated_at = ? WHERE id = ?')
             .run(now, row.id);
         }
-        return toEndpoint(this.#db.prepare('SELECT * FROM endpoints WHERE id = ?').get(row.id) as Row, now);
+        return toEndpoint(this.#sql('SELECT * FROM endpoints WHERE id = ?').get(row.id) as Row, now);
       }
       const id = `ep_${randomBytes(12).toString('base64url')}`;
       this.#insertEndpoint({ id, accountId, url, scheme, secret: createSecret(), events: null, description: null, registered: false, scheduleMs: null });
-      return toEndpoint(this.#db.prepare('SELECT * FROM endpoints WHERE id = ?').get(id) as Row, now);
+      return toEndpoint(this.#sql('SELECT * FROM endpoints WHERE id = ?').get(id) as Row, now);
     });
   }
 
@@ -287,12 +299,12 @@ export class SqliteJobStore implements JobStore {
   }
 
   async getEndpoint(id: string): Promise<Endpoint | null> {
-    const row = this.#db.prepare('SELECT * FROM endpoints WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#sql('SELECT * FROM endpoints WHERE id = ?').get(id) as Row | undefined;
     return row ? toEndpoint(row, this.#now()) : null;
   }
 
   async listEndpoints(accountId: number): Promise<Endpoint[]> {
-    const rows = this.#db.prepare('SELECT * FROM endpoints WHERE account_id = ? AND registered = 1 ORDER BY created_at, id').all(accountId) as Row[];
+    const rows = this.#sql('SELECT * FROM endpoints WHERE account_id = ? AND registered = 1 ORDER BY created_at, id').all(accountId) as Row[];
     return rows.map((r) => toEndpoint(r, this.#now()));
   }
 
@@ -313,7 +325,7 @@ export class SqliteJobStore implements JobStore {
       if (patch.enabled) set('failing_since', null);
     }
     set('updated_at', this.#now());
-    this.#db.prepare(`UPDATE endpoints SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    this.#sql(`UPDATE endpoints SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
     return this.getEndpoint(id);
   }
 
@@ -322,22 +334,22 @@ export class SqliteJobStore implements JobStore {
       this.#db
         .prepare(`UPDATE deliveries SET state = 'failed', last_error = 'endpoint deleted', lease_owner = NULL WHERE endpoint_id = ? AND state = 'pending'`)
         .run(id);
-      return this.#db.prepare('DELETE FROM endpoints WHERE id = ?').run(id).changes === 1;
+      return this.#sql('DELETE FROM endpoints WHERE id = ?').run(id).changes === 1;
     });
   }
 
   async rotateEndpointSecret(id: string, secret: string, previousExpiresAt: Date): Promise<Endpoint | null> {
     const now = this.#now();
     return this.#tx((): Endpoint | null => {
-      const row = this.#db.prepare('SELECT secrets FROM endpoints WHERE id = ?').get(id) as Row | undefined;
+      const row = this.#sql('SELECT secrets FROM endpoints WHERE id = ?').get(id) as Row | undefined;
       if (!row) return null;
       const old = JSON.parse(String(row.secrets)) as Array<{ value: string; expiresAt: number | null }>;
       const kept = old
         .map((s) => ({ value: s.value, expiresAt: Math.min(s.expiresAt ?? Infinity, previousExpiresAt.getTime()) }))
         .filter((s) => s.expiresAt > now);
       const secrets = [{ value: secret, expiresAt: null }, ...kept];
-      this.#db.prepare('UPDATE endpoints SET secrets = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(secrets), now, id);
-      return toEndpoint(this.#db.prepare('SELECT * FROM endpoints WHERE id = ?').get(id) as Row, now);
+      this.#sql('UPDATE endpoints SET secrets = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(secrets), now, id);
+      return toEndpoint(this.#sql('SELECT * FROM endpoints WHERE id = ?').get(id) as Row, now);
     });
   }
 
@@ -350,8 +362,8 @@ export class SqliteJobStore implements JobStore {
   /** Store events and queue one delivery per subscribed, enabled, registered endpoint. Call inside a transaction. */
   #insertEvents(events: readonly NewEvent[]): void {
     if (events.length === 0) return;
-    const insert = this.#db.prepare('INSERT OR IGNORE INTO events (id, account_id, type, created_at, export_id, body) VALUES (?, ?, ?, ?, ?, ?)');
-    const subscribers = this.#db.prepare('SELECT id, events FROM endpoints WHERE account_id = ? AND registered = 1 AND enabled = 1');
+    const insert = this.#sql('INSERT OR IGNORE INTO events (id, account_id, type, created_at, export_id, body) VALUES (?, ?, ?, ?, ?, ?)');
+    const subscribers = this.#sql('SELECT id, events FROM endpoints WHERE account_id = ? AND registered = 1 AND enabled = 1');
     for (const event of events) {
       // An event id is committed once: a retried transition re-emitting it does not fan out twice.
       if (insert.run(event.id, event.accountId, event.type, event.created.getTime(), event.exportId, event.body).changes === 0) continue;
@@ -392,7 +404,7 @@ export class SqliteJobStore implements JobStore {
       where.push('seq > coalesce((SELECT seq FROM events WHERE id = ?), 0)');
       values.push(query.startingAfter);
     }
-    const rows = this.#db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...values, query.limit) as Row[];
+    const rows = this.#sql(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...values, query.limit) as Row[];
     return rows.map(toEvent);
   }
 
@@ -409,65 +421,94 @@ export class SqliteJobStore implements JobStore {
   }
 
   async claimDeliveries(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    const now = this.#now();
-    return this.#tx((): ClaimedDelivery[] => {
-      const rows = this.#db
-        .prepare(
-          `SELECT ${DELIVERY_COLUMNS}, e.id AS ep_id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
-           WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
-           ORDER BY d.next_attempt_at LIMIT ?`,
-        )
-        .all(now, now, limit) as Row[];
-      const lease = this.#db.prepare('UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?');
-      const endpoint = this.#db.prepare('SELECT * FROM endpoints WHERE id = ?');
-      return rows.map((row) => {
-        lease.run(owner, now + leaseMs, row.id);
-        return { ...toDelivery(row), retryIndex: Number(row.retry_index), endpoint: toEndpoint(endpoint.get(row.ep_id) as Row, now) };
+    return this.settleAndClaim(owner, [], limit, leaseMs);
+  }
+
+  async settleAndClaim(owner: string, outcomes: AttemptOutcome[], limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    // A lease need not survive a power cut (the delivery just becomes due again), so a claim alone
+    // skips the fsync; recorded attempts must survive one, so a batch with outcomes keeps it.
+    if (outcomes.length === 0) this.#db.pragma('synchronous = NORMAL');
+    try {
+      return this.#tx(() => {
+        this.#record(owner, outcomes);
+        return limit > 0 ? this.#claim(owner, limit, leaseMs) : [];
       });
+    } finally {
+      if (outcomes.length === 0) this.#db.pragma('synchronous = FULL');
+    }
+  }
+
+  #claim(owner: string, limit: number, leaseMs: number): ClaimedDelivery[] {
+    const now = this.#now();
+    const rows = this.#sql(
+      `UPDATE deliveries SET lease_owner = ?, lease_until = ?
+       WHERE id IN (SELECT id FROM deliveries
+                    WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+                    ORDER BY next_attempt_at LIMIT ?)
+       RETURNING *`,
+    ).all(owner, now + leaseMs, now, now, limit) as Row[];
+    const endpointRow = this.#sql('SELECT * FROM endpoints WHERE id = ?');
+    // Many deliveries share an endpoint: read each once per claim.
+    const endpoints = new Map<string, Endpoint>();
+    return rows.map((row) => {
+      const id = String(row.endpoint_id);
+      let endpoint = endpoints.get(id);
+      if (!endpoint) {
+        endpoint = toEndpoint(endpointRow.get(id) as Row, now);
+        endpoints.set(id, endpoint);
+      }
+      return { ...toDelivery({ ...row, url: endpoint.url }), retryIndex: Number(row.retry_index), endpoint };
     });
   }
 
   async recordAttempts(owner: string, outcomes: AttemptOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
+    this.#tx(() => this.#record(owner, outcomes));
+  }
+
+  #record(owner: string, outcomes: AttemptOutcome[]): void {
+    if (outcomes.length === 0) return;
     const now = this.#now();
-    this.#tx(() => {
-      const current = this.#db.prepare('SELECT attempts, endpoint_id FROM deliveries WHERE id = ? AND lease_owner = ?');
-      const logAttempt = this.#db.prepare(
-        `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, status, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const advance = this.#db.prepare(
-        `UPDATE deliveries SET attempts = ?, retry_index = retry_index + 1, state = ?, next_attempt_at = ?, last_error = ?, last_status = ?,
-           lease_owner = NULL, lease_until = NULL
-         WHERE id = ?`,
-      );
-      const healthy = this.#db.prepare('UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL');
-      const failing = this.#db.prepare('UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL');
-      const disable = this.#db.prepare(
-        'UPDATE endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1',
-      );
-      for (const o of outcomes) {
-        const row = current.get(o.deliveryId, owner) as Row | undefined;
-        // Lost the lease: another worker owns this delivery now and records its own attempt.
-        if (!row) continue;
-        const n = Number(row.attempts) + 1;
-        const a = o.attempt;
-        logAttempt.run(o.deliveryId, n, a.at.getTime(), a.durationMs, a.status, a.error, a.responseBody);
-        advance.run(n, o.next.state, o.next.state === 'pending' ? o.next.nextAttemptAt.getTime() : now, a.error, a.status, o.deliveryId);
-        if (o.next.state === 'succeeded') healthy.run(row.endpoint_id);
-        else failing.run(a.at.getTime(), row.endpoint_id);
-        if (o.disableEndpoint && disable.run(o.disableEndpoint.reason, now, row.endpoint_id).changes === 1) {
-          this.#insertEvents([o.disableEndpoint.event]);
-        }
+    // Guarded by the lease: a worker that lost it records nothing, the new owner records its own attempt.
+    const advance = this.#sql(
+      `UPDATE deliveries SET attempts = attempts + 1, retry_index = retry_index + 1, state = ?, next_attempt_at = ?, last_error = ?,
+         last_status = ?, lease_owner = NULL, lease_until = NULL
+       WHERE id = ? AND lease_owner = ?
+       RETURNING attempts, endpoint_id`,
+    );
+    const logAttempt = this.#sql(
+      `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, status, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // Endpoint health changes once per batch: its latest outcome decides.
+    const health = new Map<string, { ok: boolean; at: number }>();
+    for (const o of outcomes) {
+      const a = o.attempt;
+      const next = o.next.state === 'pending' ? o.next.nextAttemptAt.getTime() : now;
+      const row = advance.get(o.next.state, next, a.error, a.status, o.deliveryId, owner) as Row | undefined;
+      if (!row) continue;
+      logAttempt.run(o.deliveryId, row.attempts, a.at.getTime(), a.durationMs, a.status, a.error, a.responseBody);
+      const endpointId = String(row.endpoint_id);
+      const ok = o.next.state === 'succeeded';
+      const seen = health.get(endpointId);
+      if (!seen || seen.at <= a.at.getTime()) health.set(endpointId, { ok, at: seen && !seen.ok && !ok ? seen.at : a.at.getTime() });
+      if (o.disableEndpoint && this.#sql('UPDATE endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1').run(o.disableEndpoint.reason, now, endpointId).changes === 1) {
+        this.#insertEvents([o.disableEndpoint.event]);
       }
-    });
+    }
+    const healthy = this.#sql('UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL');
+    const failing = this.#sql('UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL');
+    for (const [id, h] of health) {
+      if (h.ok) healthy.run(id);
+      else failing.run(h.at, id);
+    }
   }
 
   async getDelivery(id: string): Promise<(Delivery & { attemptLog: AttemptRecord[] }) | null> {
-    const row = this.#db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = ?`).get(id) as
+    const row = this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = ?`).get(id) as
       | Row
       | undefined;
     if (!row) return null;
-    const attempts = this.#db.prepare('SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY n').all(id) as Row[];
+    const attempts = this.#sql('SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY n').all(id) as Row[];
     return { ...toDelivery(row), attemptLog: attempts.map(toAttempt) };
   }
 
@@ -515,7 +556,7 @@ export class SqliteJobStore implements JobStore {
 
   async deliveryCounts(accountId: number): Promise<Record<DeliveryState, number>> {
     const counts: Record<DeliveryState, number> = { pending: 0, succeeded: 0, failed: 0 };
-    const rows = this.#db.prepare('SELECT state, count(*) AS n FROM deliveries WHERE account_id = ? GROUP BY state').all(accountId) as Row[];
+    const rows = this.#sql('SELECT state, count(*) AS n FROM deliveries WHERE account_id = ? GROUP BY state').all(accountId) as Row[];
     for (const r of rows) counts[r.state as DeliveryState] = Number(r.n);
     return counts;
   }
@@ -527,7 +568,7 @@ export class SqliteJobStore implements JobStore {
       this.#db
         .prepare('INSERT INTO downloads (export_id, at, bytes, client, range) VALUES (?, ?, ?, ?, ?)')
         .run(d.exportId, d.at.getTime(), d.bytes, d.client, d.range);
-      this.#db.prepare('UPDATE exports SET downloads = downloads + 1, updated_at = ? WHERE id = ?').run(d.at.getTime(), d.exportId);
+      this.#sql('UPDATE exports SET downloads = downloads + 1, updated_at = ? WHERE id = ?').run(d.at.getTime(), d.exportId);
       this.#insertEvents(events);
     });
   }

@@ -1,0 +1,99 @@
+/**
+ * Signed, durably logged webhook deliveries per second to a receiver on 127.0.0.1, beside a bare
+ * undici POST loop to the same receiver in the same run (the ceiling).
+ *
+ *   npm run bench -- deliveries [count=20000] [concurrency=64]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'undici';
+import { silentLogger, type NewEvent } from '@ferry/core';
+import { DeliveryWorker } from '@ferry/engine';
+import { SqliteJobStore } from '@ferry/jobs-sqlite';
+import { createWebhookNotifier } from '@ferry/notifier-webhook';
+import { measure, table, type Row } from './report.js';
+
+async function startReceiver(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./receiver.ts', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve) => child.stdout!.once('data', (c: Buffer) => resolve(c.toString().trim())));
+  return { url: `http://127.0.0.1:${port}/hook`, stop: () => child.kill('SIGTERM') };
+}
+
+const BODY = JSON.stringify({ type: 'export.completed', id: 'evt_x', created: 0, data: { object: { uuid: randomUUID(), object: 'rentals', filters: [] } } });
+
+export async function benchDeliveries(count = 20_000, concurrency = 64): Promise<string> {
+  const receiver = await startReceiver();
+  const rows: Row[] = [];
+  try {
+    // The ceiling: plain POSTs, same body, same concurrency, nothing signed or recorded.
+    const agent = new Agent({ connections: concurrency });
+    const bare = await measure(async () => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next++ < count) {
+            const res = await request(receiver.url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' }, dispatcher: agent });
+            await res.body.dump();
+          }
+        }),
+      );
+    });
+    await agent.close();
+    rows.push({ name: 'bare undici POST loop', seconds: bare.seconds, units: count, unit: 'requests', peakRssMb: bare.peakRssMb, baseline: true });
+
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
+    const jobs = new SqliteJobStore({ file: join(dir, 'ferry.db') });
+    const notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'] });
+    try {
+      const account = await jobs.registerApiKey('bench');
+      await jobs.createEndpoint({
+        id: 'ep_bench',
+        accountId: account.id,
+        url: receiver.url,
+        scheme: 'standard-webhooks',
+        secret: notifier.createSecret('standard-webhooks'),
+        events: ['*'],
+        description: null,
+        registered: true,
+        scheduleMs: null,
+      });
+      const events: NewEvent[] = Array.from({ length: count }, (_, i) => ({
+        id: `evt_${i}`,
+        accountId: account.id,
+        type: 'export.completed',
+        created: new Date(),
+        exportId: null,
+        body: BODY,
+      }));
+      await jobs.emitEvents(events);
+      const worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { concurrency });
+      const ferry = await measure(async () => {
+        worker.start();
+        while (worker.counters.succeeded < count) await new Promise((r) => setTimeout(r, 20));
+        await worker.stop();
+      });
+      const counts = await jobs.deliveryCounts(account.id);
+      if (counts.succeeded !== count) throw new Error(`expected ${count} delivered, got ${JSON.stringify(counts)}`);
+      rows.push({
+        name: `Ferry: Standard Webhooks signed, outbox claim + attempt log in SQLite (fsync), concurrency ${concurrency}`,
+        seconds: ferry.seconds,
+        units: count,
+        unit: 'requests',
+        peakRssMb: ferry.peakRssMb,
+      });
+    } finally {
+      await notifier.close();
+      await jobs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  } finally {
+    receiver.stop();
+  }
+  return table(`Webhook deliveries, ${count.toLocaleString('en-US')} to one receiver on 127.0.0.1`, rows, 'rate');
+}

@@ -1,0 +1,22 @@
+/**
+ * Ferry's benchmarks. Each prints a markdown table with Ferry beside the machine's limit, measured
+ * in the same run, and the ratio between them. Results are recorded in docs/benchmarks.md.
+ *
+ *   npm run bench -- deliveries [count] [concurrency]
+ */
+import { benchDeliveries } from './deliveries.js';
+
+const BENCHES: Record<string, (args: string[]) => Promise<string>> = {
+  deliveries: (args) => benchDeliveries(args[0] ? Number(args[0]) : undefined, args[1] ? Number(args[1]) : undefined),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const selected = name ? [name] : Object.keys(BENCHES);
+for (const n of selected) {
+  const bench = BENCHES[n];
+  if (!bench) {
+    process.stderr.write(`unknown benchmark "${n}"; known: ${Object.keys(BENCHES).join(', ')}\n`);
+    process.exit(2);
+  }
+  process.stdout.write(`${await bench(args)}\n\n`);
+}
