@@ -1,7 +1,7 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ResolvedQuery } from './catalog.js';
 import type { FieldPath } from './errors.js';
-import type { ExportFormat, ExportState } from './export.js';
+import type { Compression, ExportFormat, ExportState } from './export.js';
 
 // ---------------------------------------------------------------- source
 
@@ -154,6 +154,7 @@ export interface NewExportJob {
   accountId: number;
   name: string;
   format: ExportFormat;
+  compression: Compression;
   webhookUrl: string;
   /** The endpoint the completion webhook goes to (an implicit one per account, URL and scheme). */
   endpointId: string;
@@ -378,6 +379,13 @@ export interface JobStore {
   deliveryCounts(accountId: number): Promise<Record<DeliveryState, number>>;
 
   recordDownload(download: DownloadRecord, events: NewEvent[]): Promise<void>;
+
+  /** Completed exports whose retention ended before `before` (oldest first). */
+  listExpiredExports(before: Date, limit: number): Promise<ExportJob[]>;
+  /** After its file is deleted: the export is `expired` and its links answer 410. */
+  markExportExpired(id: string): Promise<void>;
+  /** Drop events created before `before` (the event feed keeps 30 days); returns how many. */
+  purgeEvents(before: Date): Promise<number>;
 
   close(): Promise<void>;
 }

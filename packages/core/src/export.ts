@@ -2,8 +2,18 @@ import { z } from 'zod';
 import { DatasetQuery } from './query.js';
 import { SIGNING_SCHEMES } from './contracts.js';
 
-export const ExportFormat = z.enum(['csv', 'jsonl']);
+export const ExportFormat = z.enum(['csv', 'jsonl', 'parquet', 'arrow']);
 export type ExportFormat = z.infer<typeof ExportFormat>;
+
+/** Text formats are gzip-compressed by default (as the seeds say); Parquet and Arrow compress inside. */
+export const Compression = z.enum(['gzip', 'zstd', 'none']);
+export type Compression = z.infer<typeof Compression>;
+
+export const COLUMNAR_FORMATS: ReadonlySet<ExportFormat> = new Set(['parquet', 'arrow']);
+
+export function defaultCompression(format: ExportFormat): Compression {
+  return COLUMNAR_FORMATS.has(format) ? 'none' : 'gzip';
+}
 
 /** `POST /dataset/export` body, as seed 001/003 describe it. */
 export const ExportRequest = z.strictObject({
@@ -11,6 +21,8 @@ export const ExportRequest = z.strictObject({
   webhookURL: z.string().min(1).max(2048),
   name: z.string().trim().min(1, 'name must not be empty').max(256),
   format: ExportFormat,
+  /** gzip (default for csv/jsonl), zstd where the runtime has it, or none. Parquet and Arrow take none. */
+  compression: Compression.optional(),
   /** How the completion webhook is signed; the seed scheme by default. Other schemes get an endpoint secret. */
   webhookScheme: z.enum(SIGNING_SCHEMES).optional(),
   /** Also call webhookURL when the export fails (the seeds' hosted API does not). */
@@ -18,7 +30,8 @@ export const ExportRequest = z.strictObject({
 });
 export type ExportRequest = z.infer<typeof ExportRequest>;
 
-export const ExportState = z.enum(['queued', 'running', 'completed', 'failed']);
+/** `expired`: the retention period ended and the file was deleted. */
+export const ExportState = z.enum(['queued', 'running', 'completed', 'failed', 'expired']);
 export type ExportState = z.infer<typeof ExportState>;
 
 /** The completion webhook, field for field as seed 001 shows it. */

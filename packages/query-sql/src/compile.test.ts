@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCatalog, DatasetDefinition, FerryError, resolveQuery, type DatasetQuery } from '@ferry/core';
 import { compileQuery } from './compile.js';
+import { paramValue } from './params.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from './quote.js';
 
 const columns = [
@@ -51,10 +52,10 @@ describe('compileQuery', () => {
     const { sql, params } = compileQuery(resolve({ ...seedQuery, from: 'tbl' }), 'postgres');
     expect(sql).toBe(
       [
-        'SELECT "street_address" AS "street_address", CAST(avg("asking_rent") AS double precision) AS "avg_asking_rent"',
+        'SELECT "street_address" COLLATE "C" AS "street_address", CAST(avg("asking_rent") AS double precision) AS "avg_asking_rent"',
         'FROM "analytics"."rentals" AS "ferry_source"',
         'WHERE "msa" = CAST($1 AS text) AND "bed" IN (CAST($2 AS integer), CAST($3 AS integer), CAST($4 AS integer))',
-        'GROUP BY "street_address"',
+        'GROUP BY "street_address" COLLATE "C"',
         'ORDER BY 1 ASC NULLS LAST, 2 ASC NULLS LAST',
         'LIMIT 10000',
       ].join('\n'),
@@ -76,7 +77,7 @@ describe('compileQuery', () => {
       resolve({ from: 'tbl', scopes: [{ column: 'asking_rent', aggregate: 'Sum' }, { column: 'msa', aggregate: 'CountDistinct' }] }),
       'postgres',
     );
-    expect(sql).toContain('SELECT CAST(sum("asking_rent") AS bigint) AS "sum_asking_rent", count(DISTINCT "msa") AS "count_distinct_msa"');
+    expect(sql).toContain('SELECT CAST(sum("asking_rent") AS bigint) AS "sum_asking_rent", count(DISTINCT "msa" COLLATE "C") AS "count_distinct_msa"');
     expect(sql).not.toContain('GROUP BY');
   });
 
@@ -96,8 +97,9 @@ describe('compileQuery', () => {
   ] as const)('%s on %s', (aggregate, dialect, expected) => {
     const from = dialect === 'postgres' ? 'tbl' : 'rentals';
     const { sql } = compileQuery(resolve({ from, scopes: [{ column: 'msa' }, { column: 'occupancy', aggregate }] }), dialect);
-    expect(sql).toContain(`SELECT "msa" AS "msa", ${expected}\n`);
-    expect(sql).toContain('GROUP BY "msa"\n');
+    const msa = dialect === 'postgres' ? '"msa" COLLATE "C"' : '"msa"';
+    expect(sql).toContain(`SELECT ${msa} AS "msa", ${expected}\n`);
+    expect(sql).toContain(`GROUP BY ${msa}\n`);
   });
 
   it('casts every parameter to its column type and keeps exact values as text', () => {
@@ -111,7 +113,7 @@ describe('compileQuery', () => {
           { column: 'furnished', filter: { equals: true } },
           { column: 'as_of_week', filter: { equals: '2024-01-01' } },
           { column: 'seen_at', filter: { equals: '2024-01-01T10:00:00Z' } },
-          { column: 'bed', filter: { equals: '2' } },
+          { column: 'bed', filter: { equals: 2 } },
         ],
       }),
       'duckdb',
@@ -153,11 +155,12 @@ describe('compileQuery', () => {
     expect(() => compileQuery(resolve({ scopes: [{ column: 'msa' }] }), 'postgres')).toThrow(FerryError);
   });
 
-  it('refuses integers out of range with TYPE_MISMATCH', () => {
-    const q = resolve({ scopes: [{ column: 'msa' }], filters: [{ column: 'bed', filter: { in: [1, 2 ** 31] } }] });
-    expect(() => compileQuery(q, 'duckdb')).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH', path: ['filters', 0, 'filter', 'in', 1] }));
-    const big = resolve({ scopes: [{ column: 'msa' }], filters: [{ column: 'property_id', filter: { equals: '9223372036854775808' } }] });
-    expect(() => compileQuery(big, 'duckdb')).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
+  it('refuses integers out of range with TYPE_MISMATCH, in the resolver and again when binding', () => {
+    expect(() => resolve({ scopes: [{ column: 'msa' }], filters: [{ column: 'bed', filter: { in: [1, 2 ** 31] } }] })).toThrow(
+      expect.objectContaining({ code: 'TYPE_MISMATCH', path: ['filters', 0, 'filter', 'in', 1] }),
+    );
+    expect(() => paramValue('bigint', '9223372036854775808', ['x'])).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH', path: ['x'] }));
+    expect(() => paramValue('integer', 2 ** 31, ['x'])).toThrow(expect.objectContaining({ code: 'TYPE_MISMATCH' }));
   });
 });
 

@@ -1,12 +1,19 @@
-import { FerryError, type ColumnDefinition, type FilterValue, type ResolvedQuery } from '@ferry/core';
-import { aggregateSql, castType, type Dialect } from './dialect.js';
+import { FerryError, type ResolvedOutput, type ResolvedQuery } from '@ferry/core';
+import { conditionSql } from './conditions.js';
+import { aggregateSql, bucketSql, orderedColumnSql, type Dialect } from './dialect.js';
+import { Binder, positional, type ParamValue, type Placeholder } from './params.js';
 import { quoteIdent } from './quote.js';
 import { relationSql } from './relation.js';
 
 export interface CompiledQuery {
   sql: string;
   /** Positional parameters for `$1`, `$2`, ...: strings, numbers and booleans only. */
-  params: Array<string | number | boolean>;
+  params: ParamValue[];
+}
+
+export interface CompileOptions {
+  /** How parameter n is referenced; `$n` by default. Only ever SQL our code generates, never input. */
+  placeholder?: Placeholder;
 }
 
 /** PostgreSQL's wire protocol carries at most 65535 parameters per statement. */
@@ -15,77 +22,31 @@ const MAX_PARAMS: Record<Dialect, number> = { duckdb: Number.MAX_SAFE_INTEGER, p
 /** The alias of the FROM item; the relation may be a subquery, which PostgreSQL requires to be named. */
 const SOURCE_ALIAS = quoteIdent('ferry_source');
 
-/**
- * Shape a filter value for binding. The SQL casts every parameter to the column's type, so the
- * value only needs to survive the driver: integers stay numbers, and anything that must be exact
- * beyond a double (bigint, decimal) or is parsed by the database (date, timestamp) goes as text.
- */
-function paramValue(column: ColumnDefinition, value: FilterValue, path: ReadonlyArray<string | number>): string | number | boolean {
-  switch (column.type) {
-    case 'integer': {
-      const n = typeof value === 'string' ? Number(value) : value;
-      // Out of range would only surface as a database cast error (a 500); it is the client's mistake.
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < INT32_MIN || n > INT32_MAX) throw mismatch(column, value, path);
-      return n;
-    }
-    case 'bigint': {
-      const text = String(value);
-      if (!/^-?\d+$/.test(text) || BigInt(text) < INT64_MIN || BigInt(text) > INT64_MAX) throw mismatch(column, value, path);
-      return text;
-    }
-    case 'double':
-      return typeof value === 'string' ? Number(value) : value;
-    case 'decimal':
-      return typeof value === 'number' ? String(value) : value;
-    default:
-      return value;
-  }
-}
-
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-function mismatch(column: ColumnDefinition, value: FilterValue, path: ReadonlyArray<string | number>): FerryError {
-  return new FerryError('TYPE_MISMATCH', `${JSON.stringify(value)} is not a valid ${column.type} for column "${column.name}"`, { path });
+/** The value expression of one output, before its alias: a column, a time bucket or an aggregate. */
+export function outputSql(dialect: Dialect, out: ResolvedOutput): string {
+  const column = orderedColumnSql(dialect, quoteIdent(out.column.name), out.column.type);
+  if (out.granularity) return bucketSql(dialect, out.granularity, quoteIdent(out.column.name), out.column.type);
+  return out.aggregate ? aggregateSql(dialect, out.aggregate, column, out.column.type) : column;
 }
 
 /**
  * Compile a resolved query into one parameterized SELECT.
  *
- * - Identifiers come only from the catalog and are always quoted; filter values are always bound.
- * - Scopes become output columns in order, aliased by their output names.
- * - When any scope aggregates, the plain scopes form the GROUP BY.
- * - Rows are ordered by every output column, ascending, NULLS LAST, so the same query over the
- *   same data always gives the same file (and LIMIT picks the same rows).
+ * - Identifiers come only from the catalog and are always quoted; output names (aliases are
+ *   validated identifiers) are quoted too; filter values are always bound.
+ * - Scopes become output columns in order. When any scope aggregates, the other scopes (time
+ *   buckets included) form the GROUP BY; row filters go to WHERE, aggregate filters to HAVING.
+ * - ORDER BY follows `resolved.orderBy` (requested keys, then every other output ascending), always
+ *   NULLS LAST, so the same query over the same data gives the same file (and LIMIT the same rows).
  */
-export function compileQuery(resolved: ResolvedQuery, dialect: Dialect): CompiledQuery {
-  const params: CompiledQuery['params'] = [];
-  const bind = (column: ColumnDefinition, value: FilterValue, path: ReadonlyArray<string | number>): string => {
-    params.push(paramValue(column, value, path));
-    return `CAST($${params.length} AS ${castType(dialect, column.type)})`;
-  };
+export function compileQuery(resolved: ResolvedQuery, dialect: Dialect, options: CompileOptions = {}): CompiledQuery {
+  const bind = new Binder(dialect, options.placeholder ?? positional);
+  const select = resolved.outputs.map((out) => `${outputSql(dialect, out)} AS ${quoteIdent(out.name)}`);
+  const where = resolved.where && conditionSql(dialect, resolved.where, bind);
+  const having = resolved.having && conditionSql(dialect, resolved.having, bind);
 
-  const select = resolved.outputs.map((out) => {
-    const col = quoteIdent(out.column.name);
-    const expr = out.aggregate ? aggregateSql(dialect, out.aggregate, col, out.column.type) : col;
-    return `${expr} AS ${quoteIdent(out.name)}`;
-  });
-
-  const byName = new Map(resolved.dataset.columns.map((c) => [c.name, c]));
-  const where = (resolved.query.filters ?? []).map((filter, i) => {
-    const column = byName.get(filter.column);
-    // resolveQuery already rejected unknown columns; this guards a hand-built ResolvedQuery.
-    if (!column) throw new FerryError('UNKNOWN_COLUMN', `dataset "${resolved.dataset.key}" has no column "${filter.column}"`);
-    const col = quoteIdent(column.name);
-    const op = filter.filter;
-    if ('equals' in op) return `${col} = ${bind(column, op.equals, ['filters', i, 'filter', 'equals'])}`;
-    return `${col} IN (${op.in.map((v, j) => bind(column, v, ['filters', i, 'filter', 'in', j])).join(', ')})`;
-  });
-
-  if (params.length > MAX_PARAMS[dialect]) {
-    throw new FerryError('UNSUPPORTED', `the query's filters have ${params.length} values; ${dialect} accepts at most ${MAX_PARAMS[dialect]}`, {
+  if (bind.params.length > MAX_PARAMS[dialect]) {
+    throw new FerryError('UNSUPPORTED', `the query's filters have ${bind.params.length} values; ${dialect} accepts at most ${MAX_PARAMS[dialect]}`, {
       path: ['filters'],
     });
   }
@@ -93,19 +54,19 @@ export function compileQuery(resolved: ResolvedQuery, dialect: Dialect): Compile
     throw new FerryError('VALIDATION_FAILED', `limit must be a positive integer, got ${resolved.limit}`, { path: ['limit'] });
   }
 
-  const aggregated = resolved.outputs.some((o) => o.aggregate);
-  const groupBy = aggregated ? resolved.outputs.filter((o) => !o.aggregate).map((o) => quoteIdent(o.column.name)) : [];
-  // Ordinals, not aliases: an alias like "avg_rent" could also be a column of the relation.
-  const orderBy = resolved.outputs.map((_, i) => `${i + 1} ASC NULLS LAST`);
+  const groupBy = resolved.aggregated ? resolved.outputs.filter((o) => !o.aggregate).map((o) => outputSql(dialect, o)) : [];
+  // Ordinals, not names: an output name like "avg_rent" could also be a column of the relation.
+  const orderBy = resolved.orderBy.map((o) => `${o.output + 1} ${o.direction === 'desc' ? 'DESC' : 'ASC'} NULLS LAST`);
 
   const sql = [
     `SELECT ${select.join(', ')}`,
     `FROM ${relationSql(resolved.dataset, dialect)} AS ${SOURCE_ALIAS}`,
-    ...(where.length ? [`WHERE ${where.join(' AND ')}`] : []),
+    ...(where ? [`WHERE ${where}`] : []),
     ...(groupBy.length ? [`GROUP BY ${groupBy.join(', ')}`] : []),
+    ...(having ? [`HAVING ${having}`] : []),
     `ORDER BY ${orderBy.join(', ')}`,
     // A validated safe integer, so it is spliced; keeping it out of params keeps the plan simple.
     `LIMIT ${resolved.limit}`,
   ].join('\n');
-  return { sql, params };
+  return { sql, params: bind.params };
 }

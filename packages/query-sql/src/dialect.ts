@@ -1,4 +1,5 @@
-import type { Aggregate, ColumnType } from '@ferry/core';
+import { aggregateOutputType, type Aggregate, type ColumnType, type Granularity } from '@ferry/core';
+import { quoteLiteral } from './quote.js';
 
 export type Dialect = 'duckdb' | 'postgres';
 
@@ -43,10 +44,21 @@ const DOUBLE: Record<Dialect, string> = { duckdb: 'DOUBLE', postgres: 'double pr
 const BIGINT: Record<Dialect, string> = { duckdb: 'BIGINT', postgres: 'bigint' };
 
 /**
- * The SQL for one aggregate over an already quoted column expression. Result types are pinned so
- * both dialects agree: Avg and Median are DOUBLE (DuckDB's avg of a DECIMAL and PostgreSQL's avg
- * of anything would otherwise differ); Count and CountDistinct BIGINT; Sum of integers BIGINT
- * (DuckDB would give HUGEINT, PostgreSQL numeric for bigint input; an overflow fails loudly).
+ * A quoted column where its order matters (output, grouping, ORDER BY, Min/Max, gt/lt/between).
+ * PostgreSQL orders text by the database's collation (en_US sorts 'a' < 'B'); DuckDB by code
+ * point. `COLLATE "C"` makes PostgreSQL use byte order too, so both agree. Equality, IN and LIKE
+ * do not depend on a deterministic collation and keep the bare column, so indexes still apply.
+ */
+export function orderedColumnSql(dialect: Dialect, quoted: string, type: ColumnType): string {
+  return dialect === 'postgres' && type === 'string' ? `${quoted} COLLATE "C"` : quoted;
+}
+
+/**
+ * The SQL for one aggregate over a column expression (from `columnSql`). Result types are pinned so
+ * both dialects agree (see `aggregateOutputType` in @ferry/core): Avg and Median are DOUBLE
+ * (DuckDB's avg of a DECIMAL and PostgreSQL's avg of anything would otherwise differ); Count and
+ * CountDistinct BIGINT; Sum of integers BIGINT (DuckDB would give HUGEINT, PostgreSQL numeric for
+ * bigint input; an overflow fails loudly).
  */
 export function aggregateSql(dialect: Dialect, aggregate: Aggregate, column: string, type: ColumnType): string {
   switch (aggregate) {
@@ -69,20 +81,18 @@ export function aggregateSql(dialect: Dialect, aggregate: Aggregate, column: str
   }
 }
 
+/**
+ * A time bucket: the first day of the column's week (ISO, Monday), month, quarter or year, as a
+ * DATE. PostgreSQL's date_trunc has no DATE overload (it would go through timestamptz and the
+ * session time zone), so dates are truncated as plain timestamps there. Timestamps with a time
+ * zone are truncated in the session time zone, which both sources pin to UTC.
+ */
+export function bucketSql(dialect: Dialect, granularity: Granularity, column: string, type: ColumnType): string {
+  const input = dialect === 'postgres' && type === 'date' ? `CAST(${column} AS timestamp)` : column;
+  return `CAST(date_trunc(${quoteLiteral(granularity)}, ${input}) AS ${castType(dialect, 'date')})`;
+}
+
 /** The logical type of an output column, as `aggregateSql` produces it. */
 export function outputType(type: ColumnType, aggregate?: Aggregate): ColumnType {
-  switch (aggregate) {
-    case undefined:
-    case 'Min':
-    case 'Max':
-      return type;
-    case 'Avg':
-    case 'Median':
-      return 'double';
-    case 'Count':
-    case 'CountDistinct':
-      return 'bigint';
-    case 'Sum':
-      return type === 'integer' || type === 'bigint' ? 'bigint' : type;
-  }
+  return aggregateOutputType(type, aggregate);
 }

@@ -1,4 +1,6 @@
-export { compileQuery, type CompiledQuery } from './compile.js';
-export { aggregateSql, castType, outputType, type Dialect } from './dialect.js';
+export { compileQuery, outputSql, type CompiledQuery, type CompileOptions } from './compile.js';
+export { aggregateSql, bucketSql, castType, orderedColumnSql, outputType, type Dialect } from './dialect.js';
+export { escapeLike } from './conditions.js';
+export { paramValue, positional, type ParamValue, type Placeholder } from './params.js';
 export { relationSql } from './relation.js';
 export { quoteIdent, quoteLiteral, quoteQualified } from './quote.js';

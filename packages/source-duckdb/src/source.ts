@@ -1,9 +1,11 @@
 import { isAbsolute, resolve } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBDataChunk } from '@duckdb/node-api';
-import { FerryError, isFerryError, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
+import { FerryError, isFerryError, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
 import { compileQuery } from '@ferry/query-sql';
 import { planResult, toRecordBatches } from './batches.js';
+import { fileChunks, planCopy } from './native.js';
 import type { DuckDBSourceOptions } from './options.js';
+import { unwrapLines } from './unwrap.js';
 
 const PLUGIN = 'source:duckdb';
 
@@ -89,6 +91,62 @@ export class DuckDBSource implements QuerySource {
         }
       };
       return { schema: plan.schema, batches: releasing(toRecordBatches(plan, fetch, batchRows, checkpoint), release) };
+    } catch (err) {
+      release();
+      throw signal.aborted ? aborted(signal) : queryFailed(err);
+    }
+  }
+
+  /**
+   * Pushdown (see native.ts): DuckDB writes the finished CSV/JSONL lines to a temp file with its
+   * parallel COPY; the file is streamed and deleted. Null when a column type cannot match the
+   * Arrow path byte for byte. Aborting interrupts the COPY; the temp file is always removed.
+   */
+  async exportNative(query: ResolvedQuery, format: NativeFormat, opts: { signal: AbortSignal }): Promise<NativeExport | null> {
+    const { signal } = opts;
+    if (this.#closed) throw new FerryError('INTERNAL', 'the DuckDB source is closed', { plugin: PLUGIN });
+    if (signal.aborted) throw aborted(signal);
+    const connection = await this.#instance.connect();
+    this.#connections.add(connection);
+    const onAbort = (): void => connection.interrupt();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const release = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      if (this.#connections.delete(connection)) connection.closeSync();
+    };
+    try {
+      const plan = await planCopy(connection, query, format);
+      if (!plan) {
+        release();
+        return null;
+      }
+      let settle!: { resolve: (n: number) => void; reject: (err: unknown) => void };
+      const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
+      rows.catch(() => undefined); // a caller that only reads `body` must not see an unhandled rejection
+      const body = async function* (): AsyncGenerator<Uint8Array> {
+        let cleanup = async (): Promise<void> => undefined;
+        try {
+          const copied = await plan.run(connection).catch((err: unknown) => {
+            throw signal.aborted ? aborted(signal) : queryFailed(err);
+          });
+          cleanup = copied.cleanup;
+          release();
+          if (plan.preamble.length > 0) yield plan.preamble;
+          for await (const chunk of unwrapLines(fileChunks(copied.file))) {
+            if (signal.aborted) throw aborted(signal);
+            yield chunk;
+          }
+          settle.resolve(copied.rows);
+        } catch (err) {
+          settle.reject(err);
+          throw err;
+        } finally {
+          settle.reject(new Error('the export was not read to the end'));
+          release();
+          await cleanup();
+        }
+      };
+      return { body: body(), rows };
     } catch (err) {
       release();
       throw signal.aborted ? aborted(signal) : queryFailed(err);

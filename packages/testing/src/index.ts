@@ -6,3 +6,8 @@ export { DuckDbReader, isTypedReader, sqlIdent, sqlString, type ReaderKind, type
 export { arrowStreamToParquet } from './arrow-ipc-reader.js';
 export * from './arrow-build.js';
 export { mixedBatches } from './bench-data.js';
+export { describeQuerySuite, normalizeBatches, type NormalizedResult, type QuerySuiteOptions, type QuerySuiteSetup } from './query-suite.js';
+export { QUERY_CASES, type QueryCase } from './query-cases.js';
+export { suiteDataset, suiteTableSql, SUITE_COLUMNS, SUITE_ROW_COUNT, type SuiteDialect } from './query-fixture.js';
+export { describePostgres, describeWithService, probeTcp, requirePostgres, POSTGRES, type PostgresService } from './services.js';
+export { describeNativeExport, exportTableSql, NATIVE_EXPORT_CASES, type NativeExportCase, type NativeExportOptions } from './native-export.js';

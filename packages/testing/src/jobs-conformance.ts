@@ -21,6 +21,7 @@ export function sampleExport(accountId: number, overrides: Partial<NewExportJob>
     accountId,
     name: 'Seattle Rental Data',
     format: 'csv',
+    compression: 'gzip',
     webhookUrl: 'https://hooks.example.com/ferry',
     endpointId: 'ep_unset',
     datasetKey: 'rentals',

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+const Identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier');
+
+export const PostgresSourceOptions = z
+  .strictObject({
+    /** `postgres://user:password@host:port/database`; the fields below override its parts. */
+    connectionString: z.string().min(1).optional(),
+    host: z.string().min(1).optional(),
+    port: z.int().min(1).max(65535).optional(),
+    database: z.string().min(1).optional(),
+    user: z.string().min(1).optional(),
+    password: z.string().optional(),
+    /** Put first on the search_path, so `{ table: "rentals" }` finds `<schema>.rentals`. */
+    schema: Identifier.optional(),
+    /** Connections in the pool: at most this many exports read at once. */
+    poolSize: z.int().min(1).max(1000).default(4),
+    /** Server-side statement_timeout for every query, in milliseconds (none by default). */
+    statementTimeoutMs: z.int().min(1).optional(),
+    /** Rows fetched per cursor round trip and per Arrow batch. */
+    batchRows: z.int().min(1).max(1_048_576).default(65_536),
+    /** TLS: `true` to require it with the system CAs, or node-postgres' TLS settings. */
+    ssl: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          rejectUnauthorized: z.boolean().optional(),
+          /** PEM text of the CA certificate(s) to trust. */
+          ca: z.string().optional(),
+          servername: z.string().optional(),
+        }),
+      ])
+      .optional(),
+  });
+export type PostgresSourceOptions = z.output<typeof PostgresSourceOptions>;

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalog, DatasetDefinition, resolveQuery, type DatasetQuery, type FormatWriter, type NativeFormat, type QuerySource } from '@ferry/core';
+import { sqlIdent, sqlString } from './duckdb-reader.js';
+import type { SuiteDialect } from './query-fixture.js';
+
+/**
+ * Pushdown parity: for each query, the bytes a source's `exportNative` writes must equal the bytes
+ * of its Arrow path (`open`) through the default CSV and JSONL writers, or `exportNative` must say
+ * null. The rows hold what breaks naive encoders: NULL next to '', quotes, commas, CR/LF, `#`,
+ * control characters, U+2028, non-ASCII, `\.`, bigints beyond 2^53, decimals with trailing zeros,
+ * dates, naive and UTC timestamps with fractions.
+ */
+
+const TEXTS = ['plain', '', null, 'say "hi"', 'a,b', 'line\nbreak', 'cr\rlf', '#hash', 'tab\there', 'ctl\u0001\u001f', 'sep\u2028x', 'Zürich 東京 🚀', '\\.', ' padded '];
+
+interface ExportColumn {
+  name: string;
+  type: string;
+  sql: Record<SuiteDialect, string>;
+}
+const SAME = (t: string): Record<SuiteDialect, string> => ({ duckdb: t, postgres: t });
+const EXPORT_COLUMNS: readonly ExportColumn[] = [
+  { name: 'id', type: 'integer', sql: SAME('INTEGER') },
+  { name: 's', type: 'string', sql: { duckdb: 'VARCHAR', postgres: 'text' } },
+  { name: 'd', type: 'date', sql: SAME('DATE') },
+  { name: 'ts', type: 'timestamp', sql: SAME('TIMESTAMP') },
+  { name: 'tz', type: 'timestamp', sql: SAME('TIMESTAMPTZ') },
+  { name: 'n', type: 'decimal', sql: SAME('DECIMAL(12, 3)') },
+  { name: 'b', type: 'bigint', sql: SAME('BIGINT') },
+  { name: 'f', type: 'boolean', sql: SAME('BOOLEAN') },
+  { name: 'r', type: 'double', sql: { duckdb: 'DOUBLE', postgres: 'double precision' } },
+];
+
+function exportRow(i: number): Array<string | null> {
+  const n = i % 5 === 4 ? null : `${i % 2 ? '-' : ''}${i * 7}.${String((i * 130) % 1000).padStart(3, '0')}`;
+  return [
+    String(i),
+    TEXTS[i % TEXTS.length]!,
+    i % 6 === 5 ? null : `20${String(10 + i).padStart(2, '0')}-0${(i % 9) + 1}-1${i % 10}`,
+    i % 7 === 6 ? null : `2024-02-${String((i % 28) + 1).padStart(2, '0')} 0${i % 10}:1${i % 10}:2${i % 10}${i % 3 ? `.${i}5` : ''}`,
+    i % 4 === 3 ? null : `2024-03-0${(i % 9) + 1} 12:00:0${i % 10}.5+0${i % 3}:00`,
+    n,
+    i % 8 === 7 ? null : String(9_007_199_254_740_993n * BigInt(i % 2 ? 1 : -1) + BigInt(i)),
+    i % 3 === 2 ? null : String(i % 3 === 0),
+    String(i / 4),
+  ];
+}
+
+const EXPORT_ROWS = 30;
+
+/** Statements that create `table` with the pushdown rows, for either dialect. */
+export function exportTableSql(dialect: SuiteDialect, table: string): string[] {
+  const name = table.split('.').map(sqlIdent).join('.');
+  const values = Array.from({ length: EXPORT_ROWS }, (_, k) => {
+    const cells = exportRow(k);
+    return `(${EXPORT_COLUMNS.map((c, j) => (cells[j] === null ? `CAST(NULL AS ${c.sql[dialect]})` : `CAST(${sqlString(cells[j]!)} AS ${c.sql[dialect]})`)).join(', ')})`;
+  });
+  return [
+    `CREATE TABLE ${name} (${EXPORT_COLUMNS.map((c) => `${sqlIdent(c.name)} ${c.sql[dialect]}`).join(', ')})`,
+    `INSERT INTO ${name} VALUES ${values.join(',\n')}`,
+  ];
+}
+
+function exportDataset(relation: DatasetDefinition['relation']): DatasetDefinition {
+  return DatasetDefinition.parse({
+    key: 'exports',
+    relation,
+    columns: EXPORT_COLUMNS.map(({ name, type }) => ({ name, type, role: name === 'd' || name === 'ts' || name === 'tz' ? 'time' : name === 'n' || name === 'r' ? 'measure' : 'dimension' })),
+  });
+}
+
+export interface NativeExportCase {
+  name: string;
+  query: DatasetQuery;
+  /** Formats for which the source may (or, for doubles, must) decline with null. */
+  mayDecline?: readonly NativeFormat[];
+  mustDecline?: true;
+}
+
+const ALL = ['id', 's', 'd', 'ts', 'tz', 'n', 'b', 'f'].map((column) => ({ column }));
+
+export const NATIVE_EXPORT_CASES: readonly NativeExportCase[] = [
+  { name: 'every supported type, NULLs, quotes, newlines and control characters', query: { scopes: ALL } },
+  {
+    name: 'aggregates: counts, decimal sums, text min/max, date buckets',
+    query: {
+      scopes: [{ column: 'f' }, { column: 'd', granularity: 'year' }, { column: 'n', aggregate: 'Sum' }, { column: 's', aggregate: 'Max' }, { column: 'b', aggregate: 'Count' }],
+    },
+  },
+  {
+    name: 'bound filter values, hostile text included, and an alias',
+    query: {
+      scopes: [{ column: 'id' }, { column: 's', alias: 'label' }, { column: 'b' }],
+      filters: [{ or: [{ column: 's', filter: { in: ["x'); DROP TABLE t; --", 'say "hi"', 'a,b'] } }, { column: 'b', filter: { gt: '9007199254740993' } }] }],
+    },
+  },
+  { name: 'a single text column (PostgreSQL COPY quotes a lone \\.)', query: { scopes: [{ column: 's' }] }, mayDecline: ['csv'] },
+  { name: 'a single integer column with NULL rows', query: { scopes: [{ column: 'b' }] } },
+  { name: 'zero rows', query: { scopes: ALL, filters: [{ column: 'id', filter: { lt: 0 } }] } },
+  { name: 'a double column is declined', query: { scopes: [{ column: 'id' }, { column: 'r' }] }, mustDecline: true },
+];
+
+export interface NativeExportOptions {
+  setup(): Promise<{ source: QuerySource; relation: DatasetDefinition['relation'] }>;
+  teardown?(): Promise<void>;
+  /** The default CSV and JSONL writers (`csvFormat.create(...)`, `jsonlFormat.create(...)`). */
+  writers: Record<NativeFormat, FormatWriter>;
+  /** Arrow batch size for the comparison path; small values cross batch boundaries. */
+  batchRows?: number;
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}
+
+export function describeNativeExport(name: string, options: NativeExportOptions): void {
+  describe(`native export parity: ${name}`, () => {
+    let source: QuerySource;
+    let catalog: ReturnType<typeof createCatalog>;
+    beforeAll(async () => {
+      const setup = await options.setup();
+      source = setup.source;
+      catalog = createCatalog([exportDataset(setup.relation)]);
+    });
+    afterAll(async () => {
+      await source?.close();
+      await options.teardown?.();
+    });
+
+    for (const c of NATIVE_EXPORT_CASES) {
+      for (const format of ['csv', 'jsonl'] as const) {
+        it(`${format}: ${c.name}`, async () => {
+          expect(source.exportNative).toBeTypeOf('function');
+          const signal = new AbortController().signal;
+          const resolved = resolveQuery(catalog, c.query);
+          const native = await source.exportNative!(resolved, format, { signal });
+          if (c.mustDecline) {
+            expect(native).toBeNull();
+            return;
+          }
+          if (native === null) {
+            expect(c.mayDecline ?? []).toContain(format);
+            return;
+          }
+          const pushed = await collect(native.body);
+          const stream = await source.open(resolved, { signal, batchRows: options.batchRows ?? 4 });
+          let rows = 0;
+          const counted = (async function* () {
+            for await (const batch of stream.batches) {
+              rows += batch.numRows;
+              yield batch;
+            }
+          })();
+          const generic = await collect(options.writers[format].write(stream.schema, counted, { signal }));
+          expect(pushed.toString('utf8')).toBe(generic.toString('utf8'));
+          expect(pushed.equals(generic)).toBe(true);
+          expect(await native.rows).toBe(rows);
+        });
+      }
+    }
+  });
+}
