@@ -35,7 +35,7 @@ export const FerryConfig = z.strictObject({
   /** Output formats by the name clients request. */
   formats: z
     .record(z.string().regex(/^[a-z][a-z0-9_-]*$/), PluginSlotConfig)
-    .default({ csv: { use: 'csv' }, jsonl: { use: 'jsonl' } }),
+    .default({ csv: { use: 'csv' }, jsonl: { use: 'jsonl' }, parquet: { use: 'parquet' }, arrow: { use: 'arrow' } }),
   /** Include the generated sample dataset `rentals` (served by the `default` source). */
   sampleDataset: z.boolean().default(true),
   datasets: z.array(DatasetDefinition).default([]),

@@ -1,6 +1,10 @@
 import { PluginRegistry } from '@ferry/core';
 import { sqliteJobs } from '@ferry/jobs-sqlite';
 import { localStore } from '@ferry/store-local';
+import { s3Store } from '@ferry/store-s3';
+import { gcsStore } from '@ferry/store-gcs';
+import { parquetFormat } from '@ferry/format-parquet';
+import { arrowFormat } from '@ferry/format-arrow';
 import { webhookNotifier } from '@ferry/notifier-webhook';
 import { duckdbSource } from '@ferry/source-duckdb';
 import { csvFormat } from '@ferry/format-csv';
@@ -8,5 +12,16 @@ import { jsonlFormat } from '@ferry/format-jsonl';
 
 /** Every plugin that ships with Ferry. Adding one is one import and one entry here. */
 export function builtInPlugins(): PluginRegistry {
-  return new PluginRegistry().register(sqliteJobs, localStore, webhookNotifier, duckdbSource, csvFormat, jsonlFormat);
+  return new PluginRegistry().register(
+    sqliteJobs,
+    localStore,
+    s3Store,
+    gcsStore,
+    webhookNotifier,
+    duckdbSource,
+    csvFormat,
+    jsonlFormat,
+    parquetFormat,
+    arrowFormat,
+  );
 }

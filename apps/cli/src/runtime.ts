@@ -65,8 +65,9 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
   let publicUrl = config.server.publicUrl ?? '';
   const links = new DownloadLinks(secret, () => publicUrl);
 
+  const formats = di.resolve<ReadonlyMap<string, FormatWriter>>(TOKENS.Formats);
   const workers = createWorkers(
-    { jobs, catalog, store, notifier, links, logger, sources, formats: di.resolve<ReadonlyMap<string, FormatWriter>>(TOKENS.Formats) },
+    { jobs, catalog, store, notifier, links, logger, sources, formats },
     {
       exports: {
         retentionMs: config.exports.retentionDays * DAY_MS,
@@ -78,7 +79,7 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
     },
   );
   const app = buildServer({
-    exports: new ExportService({ jobs, catalog, notifier, links }),
+    exports: new ExportService({ jobs, catalog, notifier, links, formats: new Set(formats.keys()) }),
     downloads: new DownloadService({ jobs, store, links }),
     webhooks: new WebhookService({ jobs, notifier }),
     deliveryCounters: () => ({ ...workers.deliveries.counters }),

@@ -78,6 +78,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.get<{ Params: { token: string } }>('/downloads/:token', async (req, reply) => {
     const range = req.headers.range;
     const download = await deps.downloads.open(req.params.token, { rangeHeader: range, client: req.ip });
+    if (download.kind === 'redirect') return reply.status(302).headers(download.headers).redirect(download.location);
     return reply.status(download.status).headers(download.headers).send(download.body);
   });
 

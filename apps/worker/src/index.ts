@@ -2,6 +2,8 @@ import type { Catalog, FormatWriter, JobStore, Logger, Notifier, ObjectStore, Qu
 import {
   DeliveryWorker,
   ExportWorker,
+  RetentionSweeper,
+  type RetentionOptions,
   type DeliveryWorkerOptions,
   type DownloadLinks,
   type ExportWorkerOptions,
@@ -21,6 +23,7 @@ export interface WorkerDeps {
 export interface Workers {
   exports: ExportWorker;
   deliveries: DeliveryWorker;
+  retention: RetentionSweeper;
   start(): void;
   /** Stop claiming; finish or release the running export; let in-flight deliveries record. */
   stop(): Promise<void>;
@@ -29,19 +32,22 @@ export interface Workers {
 /** The background half of Ferry: export runner and webhook delivery, sharing one job store. */
 export function createWorkers(
   deps: WorkerDeps,
-  options: { exports?: Partial<ExportWorkerOptions>; deliveries?: Partial<DeliveryWorkerOptions> } = {},
+  options: { exports?: Partial<ExportWorkerOptions>; deliveries?: Partial<DeliveryWorkerOptions>; retention?: Partial<RetentionOptions> } = {},
 ): Workers {
   const exports = new ExportWorker(deps, options.exports);
   const deliveries = new DeliveryWorker(deps, options.deliveries);
+  const retention = new RetentionSweeper(deps, options.retention);
   return {
     exports,
     deliveries,
+    retention,
     start() {
       exports.start();
       deliveries.start();
+      retention.start();
     },
     async stop() {
-      await Promise.all([exports.stop(), deliveries.stop()]);
+      await Promise.all([exports.stop(), deliveries.stop(), retention.stop()]);
     },
   };
 }

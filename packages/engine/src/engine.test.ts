@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { collectBytes } from '@ferry/core';
-import { gzip } from './compression.js';
+import { compress } from './compression.js';
 import { DEFAULT_DELIVERY_SCHEDULE_MS, nextDelayMs } from './retry-schedule.js';
 import { deliveryId, eventId, fileSlug } from './ids.js';
 
@@ -19,8 +19,13 @@ describe('retry schedule', () => {
 describe('gzip', () => {
   it('produces gzip that gunzip reads back', async () => {
     const parts = Array.from({ length: 50 }, (_, i) => Buffer.from(`line ${i},"x"\n`.repeat(1000)));
-    const zipped = await collectBytes(gzip((async function* () { yield* parts; })()));
+    const zipped = await collectBytes(compress((async function* () { yield* parts; })(), 'gzip', { level: 6 }));
     expect(gunzipSync(zipped).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('passes bytes through untouched for none', async () => {
+    const data = [Buffer.from('abc'), Buffer.from('def')];
+    expect((await collectBytes(compress((async function* () { yield* data; })(), 'none', { level: 6 }))).toString()).toBe('abcdef');
   });
 
   it('surfaces a source failure to the consumer', async () => {
@@ -28,7 +33,7 @@ describe('gzip', () => {
       yield Buffer.from('a');
       throw new Error('source broke');
     })();
-    await expect(collectBytes(gzip(failing))).rejects.toThrow('source broke');
+    await expect(collectBytes(compress(failing, 'gzip', { level: 1 }))).rejects.toThrow('source broke');
   });
 });
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
+  COLUMNAR_FORMATS,
   ExportRequest,
+  defaultCompression,
   FerryError,
   parseOrThrow,
   resolveQuery,
@@ -13,6 +15,7 @@ import {
 import { hashApiKey } from './api-keys.js';
 import type { DownloadLinks } from './download-links.js';
 import { exportEvent } from './events.js';
+import { compressionAvailable } from './compression.js';
 
 /** What `GET /dataset/export/:queryUUID` answers. */
 export interface ExportStatus {
@@ -37,6 +40,8 @@ export interface ExportServiceDeps {
   catalog: Catalog;
   notifier: Notifier;
   links: DownloadLinks;
+  /** The format names this deployment serves (its configured format slots). */
+  formats: ReadonlySet<string>;
 }
 
 export interface SubmitResult {
@@ -59,6 +64,22 @@ export class ExportService {
   async submit(account: Account, apiKey: string, body: unknown): Promise<SubmitResult> {
     const { jobs, notifier } = this.deps;
     const request = parseOrThrow(ExportRequest, body);
+    if (!this.deps.formats.has(request.format)) {
+      throw new FerryError('VALIDATION_FAILED', `format "${request.format}" is not enabled here (enabled: ${[...this.deps.formats].join(', ')})`, {
+        path: ['format'],
+      });
+    }
+    const compression = request.compression ?? defaultCompression(request.format);
+    if (COLUMNAR_FORMATS.has(request.format) && compression !== 'none') {
+      throw new FerryError('VALIDATION_FAILED', `${request.format} compresses internally; use compression "none" or leave it out`, {
+        path: ['compression'],
+      });
+    }
+    if (!compressionAvailable(compression)) {
+      throw new FerryError('VALIDATION_FAILED', `${compression} is not available on this server's runtime (Node.js ${process.versions.node})`, {
+        path: ['compression'],
+      });
+    }
     const resolved = resolveQuery(this.deps.catalog, request.dataset, ['dataset']);
     await notifier.validateTarget(request.webhookURL, ['webhookURL']);
     const scheme = request.webhookScheme ?? 'ferry-hmac';
@@ -73,6 +94,7 @@ export class ExportService {
       accountId: account.id,
       name: request.name,
       format: request.format,
+      compression,
       webhookUrl: request.webhookURL,
       endpointId: endpoint.id,
       datasetKey: resolved.dataset.key,

@@ -19,7 +19,7 @@ import {
   type QuerySource,
   type WebhookPayload,
 } from '@ferry/core';
-import { gzip } from './compression.js';
+import { COMPRESSION_MEDIA, compress } from './compression.js';
 import type { DownloadLinks } from './download-links.js';
 import { deliveryId, eventId, fileSlug } from './ids.js';
 import { exportEvent } from './events.js';
@@ -158,10 +158,10 @@ export class ExportWorker {
     const rows = await source.open(resolved, { signal });
     const counted = countRows(rows.batches, (n) => (progress.rows += n));
     const encoded = format.write(rows.schema, counted, { signal });
-    const body = format.compressible ? gzip(encoded, this.#opts.gzipLevel) : encoded;
-    const extension = format.compressible ? `${format.extension}.gz` : format.extension;
-    const fileName = `${fileSlug(job.name)}.${extension}`;
-    const contentType = format.compressible ? 'application/gzip' : format.mediaType;
+    const body = compress(encoded, job.compression, { level: this.#opts.gzipLevel, signal });
+    const packed = job.compression === 'none' ? null : COMPRESSION_MEDIA[job.compression];
+    const fileName = `${fileSlug(job.name)}.${format.extension}${packed ? `.${packed.extension}` : ''}`;
+    const contentType = packed?.mediaType ?? format.mediaType;
     const ref = await store.put(`${job.id}/${fileName}`, tapBytes(body, (c) => (progress.bytes += c.byteLength)), { contentType, signal });
 
     const finishedAt = new Date();

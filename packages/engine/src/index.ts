@@ -9,3 +9,4 @@ export * from './downloads.js';
 export * from './ids.js';
 export * from './events.js';
 export * from './webhook-service.js';
+export * from './retention.js';

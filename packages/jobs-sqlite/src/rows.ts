@@ -13,6 +13,7 @@ export function toExport(row: Row): ExportJob {
     accountId: Number(row.account_id),
     name: String(row.name),
     format: row.format as ExportJob['format'],
+    compression: row.compression as ExportJob['compression'],
     webhookUrl: String(row.webhook_url),
     endpointId: String(row.endpoint_id),
     datasetKey: String(row.dataset_key),

@@ -37,6 +37,7 @@ export const MIGRATIONS: readonly string[] = [
     account_id      INTEGER NOT NULL REFERENCES accounts(id),
     name            TEXT NOT NULL,
     format          TEXT NOT NULL,
+    compression     TEXT NOT NULL,
     webhook_url     TEXT NOT NULL,
     endpoint_id     TEXT NOT NULL,
     dataset_key     TEXT NOT NULL,
@@ -55,10 +56,12 @@ export const MIGRATIONS: readonly string[] = [
     progress_rows   INTEGER NOT NULL DEFAULT 0,
     progress_bytes  INTEGER NOT NULL DEFAULT 0,
     result          TEXT,
+    expires_at      INTEGER,
     error           TEXT,
     downloads       INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX exports_due ON exports(state, run_after);
+  CREATE INDEX exports_expiry ON exports(state, expires_at);
   CREATE TABLE events (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     id          TEXT NOT NULL UNIQUE,

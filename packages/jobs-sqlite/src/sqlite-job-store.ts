@@ -129,15 +129,16 @@ export class SqliteJobStore implements JobStore {
     this.#tx(() => {
       this.#db
         .prepare(
-          `INSERT INTO exports (id, account_id, name, format, webhook_url, endpoint_id, dataset_key, query, hmac_signature,
+          `INSERT INTO exports (id, account_id, name, format, compression, webhook_url, endpoint_id, dataset_key, query, hmac_signature,
              notify_on_failure, state, requested_at, run_after, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
         )
         .run(
           job.id,
           job.accountId,
           job.name,
           job.format,
+          job.compression,
           job.webhookUrl,
           job.endpointId,
           job.datasetKey,
@@ -196,11 +197,11 @@ export class SqliteJobStore implements JobStore {
       const finished = result.finishedAt.getTime();
       const info = this.#db
         .prepare(
-          `UPDATE exports SET state = 'completed', finished_at = ?, updated_at = ?, result = ?, lease_owner = NULL, lease_until = NULL,
-             progress_rows = ?, progress_bytes = ?, error = NULL
+          `UPDATE exports SET state = 'completed', finished_at = ?, updated_at = ?, result = ?, expires_at = ?, lease_owner = NULL,
+             lease_until = NULL, progress_rows = ?, progress_bytes = ?, error = NULL
            WHERE id = ? AND lease_owner = ? AND state = 'running'`,
         )
-        .run(finished, finished, JSON.stringify(result), result.numberRows, result.bytes, id, owner);
+        .run(finished, finished, JSON.stringify(result), result.expiresAt.getTime(), result.numberRows, result.bytes, id, owner);
       if (info.changes !== 1) return false;
       for (const d of deliveries) this.#insertDelivery(d);
       this.#insertEvents(events);
@@ -571,6 +572,22 @@ export class SqliteJobStore implements JobStore {
       this.#sql('UPDATE exports SET downloads = downloads + 1, updated_at = ? WHERE id = ?').run(d.at.getTime(), d.exportId);
       this.#insertEvents(events);
     });
+  }
+
+  async listExpiredExports(before: Date, limit: number): Promise<ExportJob[]> {
+    const rows = this.#sql(`SELECT * FROM exports WHERE state = 'completed' AND expires_at <= ? ORDER BY expires_at LIMIT ?`).all(
+      before.getTime(),
+      limit,
+    ) as Row[];
+    return rows.map(toExport);
+  }
+
+  async markExportExpired(id: string): Promise<void> {
+    this.#sql(`UPDATE exports SET state = 'expired', updated_at = ? WHERE id = ? AND state = 'completed'`).run(this.#now(), id);
+  }
+
+  async purgeEvents(before: Date): Promise<number> {
+    return this.#sql('DELETE FROM events WHERE created_at < ?').run(before.getTime()).changes;
   }
 
   async close(): Promise<void> {
