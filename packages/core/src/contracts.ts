@@ -46,6 +46,11 @@ export interface FormatWriter {
   readonly extension: string;
   /** Text formats are gzip-compressed by the engine; columnar formats compress internally. */
   readonly compressible: boolean;
+  /**
+   * The source pushdown format whose bytes equal this writer's output, when they do (a csv or
+   * jsonl writer with default options); the engine then lets the database encode the file.
+   */
+  readonly pushdown?: NativeFormat;
   /** Encode batches into bytes. Zero batches still give a valid file; input is pulled only as output is consumed. */
   write(schema: Schema, batches: AsyncIterable<RecordBatch>, opts: { signal: AbortSignal }): AsyncIterable<Uint8Array>;
 }

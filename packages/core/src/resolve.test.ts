@@ -83,8 +83,8 @@ describe('the query grammar', () => {
   });
 
   it.each([
-    ['granularity on a non-time column', { scopes: [{ column: 'msa', granularity: 'month' }] }, 'VALIDATION_FAILED', 'dataset.scopes[0].granularity'],
-    ['a granularity the column does not allow', { scopes: [{ column: 'seen_at', granularity: 'week' }] }, 'VALIDATION_FAILED', 'dataset.scopes[0].granularity'],
+    ['granularity on a non-time column', { scopes: [{ column: 'msa', granularity: 'month' }] }, 'GRANULARITY_NOT_ALLOWED', 'dataset.scopes[0].granularity'],
+    ['a granularity the column does not allow', { scopes: [{ column: 'seen_at', granularity: 'week' }] }, 'GRANULARITY_NOT_ALLOWED', 'dataset.scopes[0].granularity'],
     ['day granularity (finer than week)', { scopes: [{ column: 'as_of_week', granularity: 'day' }] }, 'VALIDATION_FAILED', 'dataset.scopes[0].granularity'],
     ['aggregate and granularity together', { scopes: [{ column: 'as_of_week', granularity: 'month', aggregate: 'Min' }] }, 'VALIDATION_FAILED', 'dataset.scopes[0].granularity'],
     ['an alias that is not an identifier', { scopes: [{ column: 'msa', alias: 'a"; DROP TABLE x; --' }] }, 'VALIDATION_FAILED', 'dataset.scopes[0].alias'],

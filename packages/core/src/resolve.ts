@@ -147,7 +147,7 @@ function resolveOutputs(
     if (scope.granularity && !allowedGranularities(column).includes(scope.granularity)) {
       const allowed = allowedGranularities(column);
       throw new FerryError(
-        'VALIDATION_FAILED',
+        'GRANULARITY_NOT_ALLOWED',
         allowed.length
           ? `granularity ${scope.granularity} is not allowed on "${column.name}" (allowed: ${allowed.join(', ')})`
           : `"${column.name}" is not a time column; granularity applies only to time columns`,
