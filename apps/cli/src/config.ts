@@ -45,8 +45,10 @@ export const FerryConfig = z.strictObject({
       retentionDays: z.number().positive().default(30),
       maxAttempts: z.int().min(1).max(20).default(3),
       gzipLevel: z.int().min(1).max(9).default(6),
+      /** Let a source encode csv/jsonl itself (COPY) when its bytes match Ferry's writer. */
+      pushdown: z.boolean().default(true),
     })
-    .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: 6 }),
+    .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: 6, pushdown: true }),
   deliveries: z
     .strictObject({
       concurrency: z.int().min(1).max(256).default(8),

@@ -7,6 +7,7 @@ import { parquetFormat } from '@ferry/format-parquet';
 import { arrowFormat } from '@ferry/format-arrow';
 import { webhookNotifier } from '@ferry/notifier-webhook';
 import { duckdbSource } from '@ferry/source-duckdb';
+import { postgresSource } from '@ferry/source-postgres';
 import { csvFormat } from '@ferry/format-csv';
 import { jsonlFormat } from '@ferry/format-jsonl';
 
@@ -19,6 +20,7 @@ export function builtInPlugins(): PluginRegistry {
     gcsStore,
     webhookNotifier,
     duckdbSource,
+    postgresSource,
     csvFormat,
     jsonlFormat,
     parquetFormat,

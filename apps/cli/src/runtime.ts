@@ -73,6 +73,7 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
         retentionMs: config.exports.retentionDays * DAY_MS,
         maxAttempts: config.exports.maxAttempts,
         gzipLevel: config.exports.gzipLevel,
+        pushdown: config.exports.pushdown,
         ...overrides.exportWorker,
       },
       deliveries: { concurrency: config.deliveries.concurrency, timeoutMs: config.deliveries.timeoutMs, ...overrides.deliveryWorker },

@@ -182,6 +182,8 @@ export interface ExportResult {
   timeTakenMs: number;
   finishedAt: Date;
   expiresAt: Date;
+  /** The source encoded the file itself (COPY) rather than Ferry's Arrow path. */
+  pushdown: boolean;
 }
 
 export interface ExportJob extends NewExportJob {

@@ -31,6 +31,8 @@ export interface ExportStatus {
   progress: { rows: number; bytes: number };
   numberRows: number | null;
   download: { url: string; expires: string; fileName: string; bytes: number; sha256: string; downloads: number } | null;
+  /** `source`: the database encoded the file (pushdown); `ferry`: the Arrow path did. */
+  encodedBy: 'source' | 'ferry' | null;
   webhook: { endpointId: string; deliveries: Array<{ id: string; webhookId: string; event: string; state: string; attempts: number; lastStatus: number | null; lastError: string | null }> };
   error: string | null;
 }
@@ -139,6 +141,7 @@ export class ExportService {
         sha256: r.sha256,
         downloads: job.downloads,
       },
+      encodedBy: r ? (r.pushdown ? 'source' : 'ferry') : null,
       webhook: {
         endpointId: job.endpointId,
         deliveries: deliveries

@@ -17,6 +17,7 @@ import {
   type ObjectStore,
   type NewDelivery,
   type QuerySource,
+  type ResolvedQuery,
   type WebhookPayload,
 } from '@ferry/core';
 import { COMPRESSION_MEDIA, compress } from './compression.js';
@@ -45,6 +46,8 @@ export interface ExportWorkerOptions {
   /** How long a finished export stays downloadable. */
   retentionMs: number;
   gzipLevel: number;
+  /** Let sources encode csv/jsonl themselves when their bytes match the writer's. */
+  pushdown: boolean;
   /** On stop, how long a running export may take to finish before it is released. */
   shutdownGraceMs: number;
 }
@@ -56,6 +59,7 @@ export const DEFAULT_EXPORT_WORKER_OPTIONS: ExportWorkerOptions = {
   maxAttempts: 3,
   retentionMs: 30 * 24 * 3_600_000,
   gzipLevel: 6,
+  pushdown: true,
   shutdownGraceMs: 10_000,
 };
 
@@ -138,7 +142,9 @@ export class ExportWorker {
         id: eventId(`${job.id}\0export.completed`),
       });
       const completed = await jobs.completeExport(job.id, this.id, result, [await this.#completionDelivery(job, result)], [event]);
-      if (completed) logger.info({ queryUUID: job.id, rows: result.numberRows, bytes: result.bytes, ms: result.timeTakenMs }, 'export completed');
+      if (completed) {
+        logger.info({ queryUUID: job.id, rows: result.numberRows, bytes: result.bytes, ms: result.timeTakenMs, pushdown: result.pushdown }, 'export completed');
+      }
     } catch (err) {
       await this.#handleFailure(job, err);
     } finally {
@@ -155,15 +161,14 @@ export class ExportWorker {
     const format = formats.get(job.format);
     if (!format) throw new FerryError('INVALID_CONFIG', `format "${job.format}" is not configured`);
 
-    const rows = await source.open(resolved, { signal });
-    const counted = countRows(rows.batches, (n) => (progress.rows += n));
-    const encoded = format.write(rows.schema, counted, { signal });
-    const body = compress(encoded, job.compression, { level: this.#opts.gzipLevel, signal });
+    const encoded = await this.#encode(source, format, resolved, progress, signal);
+    const body = compress(encoded.bytes, job.compression, { level: this.#opts.gzipLevel, signal });
     const packed = job.compression === 'none' ? null : COMPRESSION_MEDIA[job.compression];
     const fileName = `${fileSlug(job.name)}.${format.extension}${packed ? `.${packed.extension}` : ''}`;
     const contentType = packed?.mediaType ?? format.mediaType;
     const ref = await store.put(`${job.id}/${fileName}`, tapBytes(body, (c) => (progress.bytes += c.byteLength)), { contentType, signal });
 
+    progress.rows = await encoded.rows();
     const finishedAt = new Date();
     return {
       objectKey: ref.key,
@@ -175,7 +180,26 @@ export class ExportWorker {
       timeTakenMs: finishedAt.getTime() - job.requestedAt.getTime(),
       finishedAt,
       expiresAt: new Date(finishedAt.getTime() + this.#opts.retentionMs),
+      pushdown: encoded.pushdown,
     };
+  }
+
+  /**
+   * Pushdown first: when the source can encode this format itself with the writer's exact bytes
+   * (DuckDB COPY, PostgreSQL COPY TO STDOUT), stream those; otherwise Arrow batches through the writer.
+   */
+  async #encode(
+    source: QuerySource,
+    format: FormatWriter,
+    query: ResolvedQuery,
+    progress: { rows: number },
+    signal: AbortSignal,
+  ): Promise<{ bytes: AsyncIterable<Uint8Array>; rows: () => Promise<number>; pushdown: boolean }> {
+    const native = this.#opts.pushdown && format.pushdown && source.exportNative ? await source.exportNative(query, format.pushdown, { signal }) : null;
+    if (native) return { bytes: native.body, rows: () => native.rows, pushdown: true };
+    const rows = await source.open(query, { signal });
+    const counted = countRows(rows.batches, (n) => (progress.rows += n));
+    return { bytes: format.write(rows.schema, counted, { signal }), rows: async () => progress.rows, pushdown: false };
   }
 
   /** The seed 001 payload, field for field, to the export's endpoint. */

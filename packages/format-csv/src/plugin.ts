@@ -1,5 +1,5 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { definePlugin, throwIfAborted, type FormatWriter } from '@ferry/core';
+import { definePlugin, throwIfAborted, type FormatWriter, type NativeFormat } from '@ferry/core';
 import { CsvBatchEncoder } from './encoder.js';
 import { csvOptionsSchema, type CsvOptions } from './options.js';
 
@@ -8,8 +8,13 @@ class CsvWriter implements FormatWriter {
   readonly mediaType = 'text/csv; charset=utf-8';
   readonly extension = 'csv';
   readonly compressible = true;
+  /** Source pushdown reproduces the default options' bytes only. */
+  readonly pushdown?: NativeFormat;
 
-  constructor(private readonly options: CsvOptions) {}
+  constructor(private readonly options: CsvOptions) {
+    const defaults = csvOptionsSchema.parse({});
+    if (options.delimiter === defaults.delimiter && options.header === defaults.header && options.bom === defaults.bom) this.pushdown = 'csv';
+  }
 
   async *write(schema: Schema, batches: AsyncIterable<RecordBatch>, opts: { signal: AbortSignal }): AsyncIterable<Uint8Array> {
     throwIfAborted(opts.signal);

@@ -8,6 +8,8 @@ class JsonlWriter implements FormatWriter {
   readonly mediaType = 'application/x-ndjson';
   readonly extension = 'jsonl';
   readonly compressible = true;
+  /** JSONL has no options, so the source pushdown's bytes always match. */
+  readonly pushdown = 'jsonl' as const;
 
   async *write(schema: Schema, batches: AsyncIterable<RecordBatch>, opts: { signal: AbortSignal }): AsyncIterable<Uint8Array> {
     throwIfAborted(opts.signal);

@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError, collectBytes, silentLogger } from '@ferry/core';
-import { describeStoreConformance } from '@ferry/testing';
+import { describeStoreConformance, guardLoopbackOnly, type LoopbackGuard } from '@ferry/testing';
 import { GcsStore, gcsStore, type GcsStoreOptions } from './index.js';
 import { startFakeGcs, type FakeGcs, type RecordedRequest } from './test-support/fake-gcs-server.js';
-import { guardLoopbackOnly, type LoopbackGuard } from './test-support/loopback-guard.js';
 import { publicKeyOf } from './test-support/v4-verify.js';
 
 const BUCKET = 'ferry-test-bucket';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { guardLoopbackOnly, type LoopbackGuard } from '@ferry/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Storage } from '@google-cloud/storage';
 import { FerryError, silentLogger } from '@ferry/core';
 import { gcsStore, signV4 } from './index.js';
-import { guardLoopbackOnly, type LoopbackGuard } from './test-support/loopback-guard.js';
 
 interface Vector {
   description: string;

@@ -2,9 +2,8 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FerryError, collectBytes, silentLogger } from '@ferry/core';
-import { describeStoreConformance } from '@ferry/testing';
+import { describeStoreConformance, guardLoopbackOnly, type LoopbackGuard } from '@ferry/testing';
 import { S3Store, s3Store, type S3StoreOptions } from './index.js';
-import { guardLoopbackOnly, type LoopbackGuard } from './test-support/loopback-guard.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverHarness } from './test-support/s3rver-harness.js';
 
 const BUCKET = 'ferry-test-bucket';

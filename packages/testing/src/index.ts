@@ -11,3 +11,4 @@ export { QUERY_CASES, type QueryCase } from './query-cases.js';
 export { suiteDataset, suiteTableSql, SUITE_COLUMNS, SUITE_ROW_COUNT, type SuiteDialect } from './query-fixture.js';
 export { describePostgres, describeWithService, probeTcp, requirePostgres, POSTGRES, type PostgresService } from './services.js';
 export { describeNativeExport, exportTableSql, NATIVE_EXPORT_CASES, type NativeExportCase, type NativeExportOptions } from './native-export.js';
+export { guardLoopbackOnly, type LoopbackGuard } from './loopback-guard.js';

@@ -45,6 +45,7 @@ function sampleResult(): ExportResult {
     timeTakenMs: 10,
     finishedAt,
     expiresAt: new Date(finishedAt.getTime() + 30 * 86_400_000),
+    pushdown: false,
   };
 }
 

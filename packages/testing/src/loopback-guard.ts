@@ -7,9 +7,10 @@ export interface LoopbackGuard {
 }
 
 /**
- * Make any socket to a non-loopback host fail loudly, and remember the attempt. The AWS SDK reaches for
- * AWS when a setting is missing (default endpoints, IMDS credentials); the tests must never send traffic
- * anywhere but 127.0.0.1, and a swallowed failure (the credential chain swallows many) must still be visible.
+ * Make any socket to a non-loopback host fail loudly, and remember the attempt. Cloud SDKs reach for
+ * their clouds when a setting is missing (default endpoints, IMDS or metadata-server credentials,
+ * OAuth tokens); tests must never send traffic anywhere but 127.0.0.1, and a swallowed failure (the
+ * credential chains swallow many) must still be visible.
  */
 export function guardLoopbackOnly(): LoopbackGuard {
   const original = net.Socket.prototype.connect;

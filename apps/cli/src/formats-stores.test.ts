@@ -1,0 +1,178 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { arrowStreamToParquet, guardLoopbackOnly, type LoopbackGuard } from '@ferry/testing';
+import { S3RVER_CREDENTIALS, startS3rver, type S3rverHarness } from '@ferry/store-s3/testing';
+import { TEST_SERVICE_ACCOUNT, startFakeGcsFor, type FakeGcs } from '@ferry/store-gcs/testing';
+import { rentalsPath } from '@ferry/sample-rentals';
+import { startFerry, type FerryRuntime } from './runtime.js';
+import { defineConfig } from './config.js';
+import { waitFor } from './test-support/seed-receivers.js';
+import { startScriptedReceiver, type ScriptedReceiver } from './test-support/scripted-receiver.js';
+
+const KEY = 'formats-and-stores-key';
+const BUCKET = 'ferry-exports';
+const QUERY = {
+  scopes: [{ column: 'msa' }, { column: 'bed' }, { column: 'as_of_week', granularity: 'quarter' }, { column: 'asking_rent', aggregate: 'Median' }],
+  filters: [{ column: 'state', filter: { in: ['WA', 'OR', 'CA'] } }],
+  limit: 500,
+};
+
+let dataDir: string;
+let rx: ScriptedReceiver;
+let s3: S3rverHarness;
+let gcs: FakeGcs;
+let guard: LoopbackGuard;
+
+async function duck(sql: string): Promise<unknown[][]> {
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    return (await conn.runAndReadAll(sql)).getRows();
+  } finally {
+    conn.closeSync();
+  }
+}
+
+function ferryWith(store: { use: string; options?: Record<string, unknown> }, name: string) {
+  return startFerry(
+    defineConfig({
+      dataDir,
+      server: { port: 0 },
+      logLevel: 'silent',
+      jobs: { use: 'sqlite', options: { file: `${name}.db` } },
+      store,
+      notifier: { use: 'webhook', options: { allowCidrs: ['127.0.0.1/32'] } },
+    }),
+    KEY,
+  );
+}
+
+async function call(ferry: FerryRuntime, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${ferry.url}${path}`, {
+    method,
+    headers: { 'x-api-key': KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+type Status = { state: string; numberRows: number; encodedBy: string; download: { url: string; fileName: string; bytes: number } };
+
+async function exportAndWait(ferry: FerryRuntime, request: Record<string, unknown>): Promise<Status> {
+  const res = await call(ferry, 'POST', '/dataset/export', { webhookURL: `${rx.url}/hook`, name: 'Rents by quarter', format: 'csv', dataset: QUERY, ...request });
+  expect(res.status, JSON.stringify(res.json)).toBe(201);
+  return waitFor('the export', async () => {
+    const s = (await call(ferry, 'GET', `/dataset/export/${res.json.queryUUID as string}`)).json as unknown as Status;
+    if (s.state === 'failed') throw new Error(`export failed: ${JSON.stringify(s)}`);
+    return s.state === 'completed' ? s : undefined;
+  });
+}
+
+beforeAll(async () => {
+  guard = guardLoopbackOnly();
+  dataDir = await mkdtemp(join(tmpdir(), 'ferry-formats-'));
+  rx = await startScriptedReceiver();
+  [s3, gcs] = await Promise.all([startS3rver([BUCKET]), startFakeGcsFor(BUCKET)]);
+});
+
+afterAll(async () => {
+  await Promise.all([s3?.stop(), gcs?.stop(), rx?.close()]);
+  await rm(dataDir, { recursive: true, force: true });
+  guard?.restore();
+  expect(guard?.attempts).toEqual([]);
+});
+
+describe('the same export through every store', () => {
+  it('is downloadable through its 30-day link with identical bytes from local disk, S3 and GCS', async () => {
+    const stores = {
+      local: { use: 'local' },
+      s3: { use: 's3', options: { bucket: BUCKET, endpoint: s3.endpoint, forcePathStyle: true, ...S3RVER_CREDENTIALS } },
+      gcs: { use: 'gcs', options: { bucket: BUCKET, apiEndpoint: gcs.endpoint, projectId: 'test-project', credentials: { client_email: TEST_SERVICE_ACCOUNT.client_email, private_key: TEST_SERVICE_ACCOUNT.private_key } } },
+    };
+    const files: Record<string, Buffer> = {};
+    for (const [name, store] of Object.entries(stores)) {
+      const ferry = await ferryWith(store, name);
+      try {
+        const status = await exportAndWait(ferry, {});
+        const first = await fetch(status.download.url, { redirect: 'manual' });
+        if (name === 'local') expect(first.status).toBe(200);
+        else {
+          // A fresh short-lived URL signed by the store, on every use of Ferry's stable link.
+          expect(first.status).toBe(302);
+          expect(new URL(first.headers.get('location')!).hostname).toBe('127.0.0.1');
+          await first.body?.cancel();
+        }
+        const res = await fetch(status.download.url);
+        expect(res.status).toBe(200);
+        files[name] = Buffer.from(await res.arrayBuffer());
+        expect(files[name]!.length).toBe(status.download.bytes);
+        const ranged = await fetch(status.download.url, { headers: { range: 'bytes=0-9' } });
+        expect(Buffer.from(await ranged.arrayBuffer())).toEqual(files[name]!.subarray(0, 10));
+      } finally {
+        await ferry.stop();
+      }
+    }
+    expect(files.s3!.equals(files.local!)).toBe(true);
+    expect(files.gcs!.equals(files.local!)).toBe(true);
+    const csv = gunzipSync(files.local!).toString('utf8');
+    expect(csv.split('\n')[0]).toBe('msa,bed,as_of_week_quarter,median_asking_rent');
+  });
+});
+
+describe('formats, compression and retention through the API', () => {
+  let ferry: FerryRuntime;
+  beforeAll(async () => {
+    ferry = await ferryWith({ use: 'local' }, 'formats');
+  });
+  afterAll(async () => ferry?.stop());
+
+  it('writes Parquet and Arrow that read back equal to the same query in DuckDB', async () => {
+    const reference = await duck(
+      `SELECT msa, bed, date_trunc('quarter', as_of_week)::DATE AS q, median(asking_rent)::DOUBLE
+       FROM read_parquet('${rentalsPath(dataDir)}') WHERE state IN ('WA', 'OR', 'CA')
+       GROUP BY ALL ORDER BY 1, 2, 3 LIMIT 500`,
+    );
+    for (const format of ['parquet', 'arrow'] as const) {
+      const status = await exportAndWait(ferry, { format });
+      expect(status.download.fileName).toBe(format === 'parquet' ? 'Rents-by-quarter.parquet' : 'Rents-by-quarter.arrows');
+      const file = join(dataDir, status.download.fileName);
+      await writeFile(file, Buffer.from(await (await fetch(status.download.url)).arrayBuffer()));
+      const parquet = format === 'parquet' ? file : await arrowStreamToParquet(file);
+      const rows = await duck(`SELECT * FROM read_parquet('${parquet}')`);
+      expect(rows).toEqual(reference);
+      expect(status.numberRows).toBe(reference.length);
+      expect(status.encodedBy).toBe('ferry');
+    }
+  });
+
+  it('lets the source encode a CSV when its bytes match, and says so', async () => {
+    const pushed = await exportAndWait(ferry, { dataset: { scopes: [{ column: 'msa' }, { column: 'property_id', aggregate: 'CountDistinct' }] }, compression: 'none' });
+    expect(pushed.encodedBy).toBe('source');
+    const text = await (await fetch(pushed.download.url)).text();
+    expect(text.split('\n')[0]).toBe('msa,count_distinct_property_id');
+    expect(text.trim().split('\n')).toHaveLength(pushed.numberRows + 1);
+    expect(pushed.download.fileName).toBe('Rents-by-quarter.csv');
+  });
+
+  it('refuses compression that does not fit the format or the runtime, with a path', async () => {
+    const bad = await call(ferry, 'POST', '/dataset/export', { webhookURL: `${rx.url}/hook`, name: 'x', format: 'parquet', compression: 'gzip', dataset: QUERY });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatchObject({ code: 'VALIDATION_FAILED', path: 'compression' });
+    const zstd = await call(ferry, 'POST', '/dataset/export', { webhookURL: `${rx.url}/hook`, name: 'x', format: 'csv', compression: 'zstd', dataset: QUERY });
+    const hasZstd = typeof (await import('node:zlib') as unknown as Record<string, unknown>).createZstdCompress === 'function';
+    expect(zstd.status).toBe(hasZstd ? 201 : 400);
+  });
+
+  it('deletes files past retention, marks the export expired, and answers its link with 410', async () => {
+    const status = await exportAndWait(ferry, { format: 'jsonl' });
+    expect((await fetch(status.download.url)).status).toBe(200);
+    await ferry.workers.retention.sweep(new Date(Date.now() + 31 * 86_400_000));
+    const gone = await fetch(status.download.url);
+    expect(gone.status).toBe(410);
+    expect(((await gone.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'GONE', message: expect.stringContaining('expired') });
+  });
+});
