@@ -49,6 +49,17 @@ export const FerryConfig = z.strictObject({
       pushdown: z.boolean().default(true),
     })
     .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: 6, pushdown: true }),
+  /** Dataset versions (docs/versions.md): DuckDB does the diffs (spilling past memoryLimit); schedules are polled. */
+  versions: z
+    .strictObject({
+      memoryLimit: z
+        .string()
+        .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 2GB or 512MiB')
+        .default('1GB'),
+      threads: z.int().min(1).max(1024).optional(),
+      schedulerPollMs: z.int().min(50).max(3_600_000).default(15_000),
+    })
+    .default({ memoryLimit: '1GB', schedulerPollMs: 15_000 }),
   deliveries: z
     .strictObject({
       concurrency: z.int().min(1).max(256).default(8),

@@ -19,12 +19,13 @@ import {
   type QuerySource,
 } from '@ferry/core';
 import { DownloadLinks, DownloadService, ExportService, WebhookService, generateApiKey, hashApiKey } from '@ferry/engine';
-import type { DeliveryWorkerOptions, ExportWorkerOptions } from '@ferry/engine';
+import { checkVersionSchedules, type DeliveryWorkerOptions, type ExportWorkerOptions, type SchedulerOptions } from '@ferry/engine';
 import { buildServer } from '@ferry/server';
 import { createWorkers, type Workers } from '@ferry/worker';
 import { ensureRentalsDataset, rentalsDataset } from '@ferry/sample-rentals';
 import { builtInPlugins } from './plugins.js';
 import type { FerryConfig } from './config.js';
+import { createVersioning } from './versions-runtime.js';
 
 export interface FerryRuntime {
   /** Where the API listens, e.g. `http://127.0.0.1:8080`. */
@@ -44,6 +45,8 @@ export interface RuntimeOverrides {
   deliveryWorker?: Partial<DeliveryWorkerOptions>;
   /** Start the HTTP API but not the background workers. */
   workers?: boolean;
+  /** The schedule loop's options and clock (tests). */
+  scheduler?: Partial<SchedulerOptions> & { now?: () => Date };
 }
 
 const DOWNLOAD_SECRET = 'download_link_secret';
@@ -79,6 +82,11 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
       deliveries: { concurrency: config.deliveries.concurrency, timeoutMs: config.deliveries.timeoutMs, ...overrides.deliveryWorker },
     },
   );
+  const poke = () => {
+    workers.exports.poke();
+    workers.deliveries.poke();
+  };
+  const versioning = await createVersioning(config, { jobs, catalog, store, notifier, links, logger, sources, formats, publicUrl: () => publicUrl, onQueued: poke }, overrides.scheduler);
   const app = buildServer({
     exports: new ExportService({ jobs, catalog, notifier, links, formats: new Set(formats.keys()) }),
     downloads: new DownloadService({ jobs, store, links }),
@@ -86,17 +94,18 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
     deliveryCounters: () => ({ ...workers.deliveries.counters }),
     catalog,
     logger,
-    onQueued: () => {
-      workers.exports.poke();
-      workers.deliveries.poke();
-    },
+    onQueued: poke,
+    versions: versioning.routes,
   });
   await app.listen({ port: config.server.port, host: config.server.host });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   publicUrl ||= url;
-  if (overrides.workers !== false) workers.start();
+  if (overrides.workers !== false) {
+    workers.start();
+    await versioning.scheduler.start();
+  }
   logger.info({ url, dataDir: config.dataDir, publicUrl }, 'ferry is serving');
 
   let stopped: Promise<void> | undefined;
@@ -104,6 +113,8 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
     (stopped ??= (async () => {
       await app.close();
       await workers.stop();
+      await versioning.scheduler.stop();
+      await versioning.close();
       await Promise.all([...sources.values()].map((s) => s.close()));
       await notifier.close?.();
       await store.close?.();
@@ -123,6 +134,7 @@ async function createContainer(config: FerryConfig, logger: PluginContext['logge
 
   const datasets: DatasetDefinition[] = [...config.datasets];
   if (config.sampleDataset) datasets.push(rentalsDataset(await ensureRentalsDataset(config.dataDir)));
+  checkVersionSchedules(config.datasets);
   datasets.forEach((d, i) => {
     if (!sources.has(d.source)) {
       throw new FerryError('INVALID_CONFIG', `dataset "${d.key}" uses source "${d.source}", which is not configured under "sources"`, {

@@ -1,2 +1,3 @@
 export { buildServer, type ServerDeps } from './server.js';
 export { describeDataset } from './datasets.js';
+export { registerVersionRoutes, type VersionRoutesDeps } from './versions-routes.js';

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyErro
 import { FerryError, isFerryError, type Catalog } from '@ferry/core';
 import type { DownloadService, ExportService, WebhookService } from '@ferry/engine';
 import { describeDataset } from './datasets.js';
+import { registerVersionRoutes, type VersionRoutesDeps } from './versions-routes.js';
 
 export interface ServerDeps {
   exports: ExportService;
@@ -13,6 +14,8 @@ export interface ServerDeps {
   logger: FastifyBaseLogger;
   /** Called after an export is queued, so an in-process worker can start at once. */
   onQueued?: () => void;
+  /** Dataset versions, the sync API and export schedules (docs/versions.md). */
+  versions?: VersionRoutesDeps;
 }
 
 /** The HTTP API of the seeds, plus status, downloads, datasets and health. */
@@ -73,6 +76,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   registerWebhookRoutes(app, deps, apiKey);
+  if (deps.versions) registerVersionRoutes(app, deps.versions, (h) => deps.exports.authenticate(apiKey(h)), apiKey);
 
   // The link itself is the credential: no API key, as with the signed URLs it stands in for.
   app.get<{ Params: { token: string } }>('/downloads/:token', async (req, reply) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Aggregate, Granularity } from './query.js';
 import { FerryError } from './errors.js';
+import { DatasetVersioning } from './versions.js';
 
 export const ColumnType = z.enum(['string', 'integer', 'bigint', 'double', 'decimal', 'boolean', 'date', 'timestamp']);
 export type ColumnType = z.infer<typeof ColumnType>;
@@ -41,6 +42,8 @@ export const DatasetDefinition = z.strictObject({
   columns: z.array(ColumnDefinition).min(1),
   primaryKey: z.array(z.string()).optional(),
   limits: z.strictObject({ maxRows: z.int().positive().default(1_000_000) }).default({ maxRows: 1_000_000 }),
+  /** Published versions (snapshots + deltas, see docs/versions.md); needs `primaryKey`. */
+  versioning: DatasetVersioning.optional(),
 });
 export type DatasetDefinition = z.infer<typeof DatasetDefinition>;
 

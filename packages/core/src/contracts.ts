@@ -2,6 +2,7 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ResolvedQuery } from './catalog.js';
 import type { FieldPath } from './errors.js';
 import type { Compression, ExportFormat, ExportState } from './export.js';
+import type { DatasetVersion, NewDatasetVersion, NewSchedule, Schedule, ScheduleKind, VersionListQuery, VersionLookup } from './versions.js';
 
 // ---------------------------------------------------------------- source
 
@@ -170,15 +171,28 @@ export interface NewExportJob {
   requestedAt: Date;
   /** Also call the webhook URL when the export fails for good. */
   notifyOnFailure: boolean;
+  /** Split into parts past these limits; null for one file. */
+  split: { maxFileRows?: number; maxFileBytes?: number } | null;
+}
+
+/** One stored file of an export (an export split by size or rows has several parts). */
+export interface ExportFile {
+  objectKey: string;
+  fileName: string;
+  contentType: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
 }
 
 export interface ExportResult {
-  objectKey: string;
-  contentType: string;
-  fileName: string;
+  /** In order; one unless the export was split. */
+  files: ExportFile[];
+  /** With several files: the manifest (name, rows, bytes, sha256 per file) stored beside them. */
+  manifest: ExportFile | null;
   numberRows: number;
+  /** All files together. */
   bytes: number;
-  sha256: string;
   timeTakenMs: number;
   finishedAt: Date;
   expiresAt: Date;
@@ -395,4 +409,31 @@ export interface JobStore {
   purgeEvents(before: Date): Promise<number>;
 
   close(): Promise<void>;
+
+  // ------------------------------------------------------------ dataset versions and schedules (docs/versions.md)
+
+  /**
+   * Record a published version and its events in one transaction. `events` is called inside it
+   * with every account id (each account gets its own `dataset.version.published`, fanned out to its
+   * subscribed endpoints). Null, and nothing recorded, when the dataset already has this version
+   * number or the version before it is not `previousCursor` (a concurrent publish won).
+   */
+  recordDatasetVersion(version: NewDatasetVersion, events: (accountIds: readonly number[]) => NewEvent[]): Promise<DatasetVersion | null>;
+  findDatasetVersion(datasetKey: string, lookup: VersionLookup): Promise<DatasetVersion | null>;
+  listDatasetVersions(datasetKey: string, query: VersionListQuery): Promise<DatasetVersion[]>;
+  /** After its files are deleted: the version's cursor answers 410 from then on. */
+  markDatasetVersionPruned(datasetKey: string, versionNumber: number): Promise<void>;
+
+  /** Insert, or for an existing id replace cron/name/body (keeping `nextRunAt` unless the cron changed). */
+  upsertSchedule(schedule: NewSchedule): Promise<Schedule>;
+  getSchedule(id: string): Promise<Schedule | null>;
+  listSchedules(filter: { accountId?: number; kind?: ScheduleKind }): Promise<Schedule[]>;
+  deleteSchedule(id: string): Promise<boolean>;
+  /** Schedules with `nextRunAt <= now`, earliest first. */
+  listDueSchedules(now: Date, limit: number): Promise<Schedule[]>;
+  /**
+   * Take one tick: compare-and-set `nextRunAt` from `tick` to `next` (and `lastRunAt` to `at`).
+   * True for exactly one caller per tick, however many schedulers race.
+   */
+  claimScheduleTick(id: string, tick: Date, next: Date, at: Date): Promise<boolean>;
 }

@@ -11,3 +11,4 @@ export * from './streams.js';
 export * from './keys.js';
 export * from './events.js';
 export * from './webhooks.js';
+export * from './versions.js';

@@ -20,6 +20,7 @@ export function toExport(row: Row): ExportJob {
     query: JSON.parse(String(row.query)),
     hmacSignature: String(row.hmac_signature),
     notifyOnFailure: Number(row.notify_on_failure) === 1,
+    split: row.split === null || row.split === undefined ? null : (JSON.parse(String(row.split)) as ExportJob['split']),
     requestedAt: new Date(Number(row.requested_at)),
     state: row.state as ExportJob['state'],
     attempts: Number(row.attempts),

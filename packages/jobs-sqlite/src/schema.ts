@@ -44,6 +44,7 @@ export const MIGRATIONS: readonly string[] = [
     query           TEXT NOT NULL,
     hmac_signature  TEXT NOT NULL,
     notify_on_failure INTEGER NOT NULL DEFAULT 0,
+    split           TEXT,
     state           TEXT NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
     requested_at    INTEGER NOT NULL,
@@ -112,5 +113,36 @@ export const MIGRATIONS: readonly string[] = [
     client     TEXT NOT NULL,
     range      TEXT
   );
+  `,
+  // 2: dataset versions (snapshots + deltas) and schedules (docs/versions.md).
+  `
+  CREATE TABLE dataset_versions (
+    dataset_key        TEXT NOT NULL,
+    version_number     INTEGER NOT NULL,
+    cursor             TEXT NOT NULL UNIQUE,
+    previous_cursor    TEXT,
+    changed_row_count  INTEGER NOT NULL,
+    row_count          INTEGER NOT NULL,
+    counters           TEXT NOT NULL,          -- JSON object of the dataset's counters
+    published_at       INTEGER NOT NULL,
+    snapshot_key       TEXT NOT NULL,
+    delta_key          TEXT NOT NULL,
+    pruned_at          INTEGER,
+    PRIMARY KEY (dataset_key, version_number)
+  );
+  CREATE TABLE schedules (
+    id           TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,                -- 'export' | 'version'
+    account_id   INTEGER REFERENCES accounts(id),
+    name         TEXT NOT NULL,
+    dataset_key  TEXT NOT NULL,
+    cron         TEXT NOT NULL,
+    body         TEXT NOT NULL,                -- JSON
+    next_run_at  INTEGER NOT NULL,
+    last_run_at  INTEGER,
+    created_at   INTEGER NOT NULL
+  );
+  CREATE INDEX schedules_due ON schedules(next_run_at);
+  CREATE INDEX schedules_account ON schedules(account_id, created_at);
   `,
 ];

@@ -2,14 +2,19 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { describeJobStoreConformance } from '@ferry/testing';
+import { describeJobStoreConformance, describeVersionStoreConformance } from '@ferry/testing';
 import { silentLogger } from '@ferry/core';
 import { sqliteJobs } from './index.js';
 
+const newLocation = async () => join(await mkdtemp(join(tmpdir(), 'ferry-jobs-')), 'ferry.db');
+const open = async (file: string) => sqliteJobs.create(sqliteJobs.options.parse({ file }), { logger: silentLogger, dataDir: tmpdir() });
+
+describeVersionStoreConformance({ name: 'sqlite', newLocation, open });
+
 describeJobStoreConformance({
   name: 'sqlite',
-  newLocation: async () => join(await mkdtemp(join(tmpdir(), 'ferry-jobs-')), 'ferry.db'),
-  open: async (file) => sqliteJobs.create(sqliteJobs.options.parse({ file }), { logger: silentLogger, dataDir: tmpdir() }),
+  newLocation,
+  open,
   additionalTests: () => {
     it('uses WAL so readers never block the writer', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'ferry-jobs-'));

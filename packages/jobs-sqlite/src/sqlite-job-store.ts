@@ -7,6 +7,13 @@ import {
   type Account,
   type AttemptOutcome,
   type AttemptRecord,
+  type DatasetVersion,
+  type NewDatasetVersion,
+  type NewSchedule,
+  type Schedule,
+  type ScheduleKind,
+  type VersionListQuery,
+  type VersionLookup,
   type ClaimedDelivery,
   type Delivery,
   type DeliveryQuery,
@@ -26,6 +33,7 @@ import {
 } from '@ferry/core';
 import { MIGRATIONS } from './schema.js';
 import { toAttempt, toDelivery, toEndpoint, toEvent, toExport, type Row } from './rows.js';
+import { toDatasetVersion, toSchedule } from './version-rows.js';
 
 export interface SqliteJobStoreOptions {
   /** Database file, or `:memory:`. */
@@ -130,8 +138,8 @@ export class SqliteJobStore implements JobStore {
       this.#db
         .prepare(
           `INSERT INTO exports (id, account_id, name, format, compression, webhook_url, endpoint_id, dataset_key, query, hmac_signature,
-             notify_on_failure, state, requested_at, run_after, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+             notify_on_failure, split, state, requested_at, run_after, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
         )
         .run(
           job.id,
@@ -145,6 +153,7 @@ export class SqliteJobStore implements JobStore {
           JSON.stringify(job.query),
           job.hmacSignature,
           job.notifyOnFailure ? 1 : 0,
+          job.split === null ? null : JSON.stringify(job.split),
           at,
           at,
           at,
@@ -592,5 +601,118 @@ export class SqliteJobStore implements JobStore {
 
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
+  }
+
+  // ------------------------------------------------------------ dataset versions and schedules (docs/versions.md)
+
+  async recordDatasetVersion(v: NewDatasetVersion, events: (accountIds: readonly number[]) => NewEvent[]): Promise<DatasetVersion | null> {
+    const recorded = this.#tx((): boolean => {
+      // The version before this one must be the one the delta was computed against.
+      const latest = this.#sql('SELECT version_number, cursor FROM dataset_versions WHERE dataset_key = ? ORDER BY version_number DESC LIMIT 1').get(
+        v.datasetKey,
+      ) as Row | undefined;
+      const expected = latest ? { n: Number(latest.version_number) + 1, previous: String(latest.cursor) } : { n: 1, previous: null };
+      if (v.versionNumber !== expected.n || v.previousCursor !== expected.previous) return false;
+      this.#sql(
+        `INSERT INTO dataset_versions (dataset_key, version_number, cursor, previous_cursor, changed_row_count, row_count, counters,
+           published_at, snapshot_key, delta_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        v.datasetKey,
+        v.versionNumber,
+        v.cursor,
+        v.previousCursor,
+        v.changedRowCount,
+        v.rowCount,
+        JSON.stringify(v.counters),
+        v.publishedAt.getTime(),
+        v.snapshotKey,
+        v.deltaKey,
+      );
+      const accounts = (this.#sql('SELECT id FROM accounts ORDER BY id').all() as Row[]).map((r) => Number(r.id));
+      this.#insertEvents(events(accounts));
+      return true;
+    });
+    return recorded ? this.findDatasetVersion(v.datasetKey, { cursor: v.cursor }) : null;
+  }
+
+  async findDatasetVersion(datasetKey: string, lookup: VersionLookup): Promise<DatasetVersion | null> {
+    const row = (
+      'cursor' in lookup
+        ? this.#sql('SELECT * FROM dataset_versions WHERE dataset_key = ? AND cursor = ?').get(datasetKey, lookup.cursor)
+        : 'versionNumber' in lookup
+          ? this.#sql('SELECT * FROM dataset_versions WHERE dataset_key = ? AND version_number = ?').get(datasetKey, lookup.versionNumber)
+          : this.#sql('SELECT * FROM dataset_versions WHERE dataset_key = ? ORDER BY version_number DESC LIMIT 1').get(datasetKey)
+    ) as Row | undefined;
+    return row ? toDatasetVersion(row) : null;
+  }
+
+  async listDatasetVersions(datasetKey: string, q: VersionListQuery): Promise<DatasetVersion[]> {
+    const rows = this.#sql(
+      `SELECT * FROM dataset_versions WHERE dataset_key = ? AND version_number > ? AND version_number <= ?
+       ORDER BY version_number ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
+    ).all(datasetKey, q.afterVersion ?? 0, q.throughVersion ?? Number.MAX_SAFE_INTEGER, q.limit) as Row[];
+    return rows.map(toDatasetVersion);
+  }
+
+  async markDatasetVersionPruned(datasetKey: string, versionNumber: number): Promise<void> {
+    this.#sql('UPDATE dataset_versions SET pruned_at = ? WHERE dataset_key = ? AND version_number = ? AND pruned_at IS NULL').run(
+      this.#now(),
+      datasetKey,
+      versionNumber,
+    );
+  }
+
+  async upsertSchedule(s: NewSchedule): Promise<Schedule> {
+    this.#tx(() => {
+      const existing = this.#sql('SELECT cron FROM schedules WHERE id = ?').get(s.id) as Row | undefined;
+      if (!existing) {
+        this.#sql(
+          `INSERT INTO schedules (id, kind, account_id, name, dataset_key, cron, body, next_run_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(s.id, s.kind, s.accountId, s.name, s.datasetKey, s.cron, JSON.stringify(s.body), s.nextRunAt.getTime(), this.#now());
+        return;
+      }
+      // A restart with the same cron keeps the pending tick; a new cron starts from the new next run.
+      const keepTick = String(existing.cron) === s.cron;
+      this.#sql(
+        `UPDATE schedules SET kind = ?, account_id = ?, name = ?, dataset_key = ?, cron = ?, body = ?,
+           next_run_at = CASE WHEN ? THEN next_run_at ELSE ? END
+         WHERE id = ?`,
+      ).run(s.kind, s.accountId, s.name, s.datasetKey, s.cron, JSON.stringify(s.body), keepTick ? 1 : 0, s.nextRunAt.getTime(), s.id);
+    });
+    return (await this.getSchedule(s.id))!;
+  }
+
+  async getSchedule(id: string): Promise<Schedule | null> {
+    const row = this.#sql('SELECT * FROM schedules WHERE id = ?').get(id) as Row | undefined;
+    return row ? toSchedule(row) : null;
+  }
+
+  async listSchedules(filter: { accountId?: number; kind?: ScheduleKind }): Promise<Schedule[]> {
+    const rows = this.#sql(
+      `SELECT * FROM schedules WHERE (? IS NULL OR account_id = ?) AND (? IS NULL OR kind = ?) ORDER BY created_at, id`,
+    ).all(filter.accountId ?? null, filter.accountId ?? null, filter.kind ?? null, filter.kind ?? null) as Row[];
+    return rows.map(toSchedule);
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    return this.#sql('DELETE FROM schedules WHERE id = ?').run(id).changes === 1;
+  }
+
+  async listDueSchedules(now: Date, limit: number): Promise<Schedule[]> {
+    const rows = this.#sql('SELECT * FROM schedules WHERE next_run_at <= ? ORDER BY next_run_at, id LIMIT ?').all(now.getTime(), limit) as Row[];
+    return rows.map(toSchedule);
+  }
+
+  async claimScheduleTick(id: string, tick: Date, next: Date, at: Date): Promise<boolean> {
+    // Compare-and-set in one statement: of several schedulers that saw the same tick, one wins.
+    const info = this.#sql('UPDATE schedules SET next_run_at = ?, last_run_at = ? WHERE id = ? AND next_run_at = ?').run(
+      next.getTime(),
+      at.getTime(),
+      id,
+      tick.getTime(),
+    );
+    return info.changes === 1;
   }
 }

@@ -12,3 +12,5 @@ export { suiteDataset, suiteTableSql, SUITE_COLUMNS, SUITE_ROW_COUNT, type Suite
 export { describePostgres, describeWithService, probeTcp, requirePostgres, POSTGRES, type PostgresService } from './services.js';
 export { describeNativeExport, exportTableSql, NATIVE_EXPORT_CASES, type NativeExportCase, type NativeExportOptions } from './native-export.js';
 export { guardLoopbackOnly, type LoopbackGuard } from './loopback-guard.js';
+export { describeVersionStoreConformance } from './versions-conformance.js';
+export { startSeedReceivers, waitFor, type ReceivedWebhook, type SeedReceivers } from './seed-receivers.js';

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import {
+  ExportScheduleCreate,
+  FerryError,
+  parseOrThrow,
+  resolveQuery,
+  type Account,
+  type Catalog,
+  type JobStore,
+  type Notifier,
+  type Schedule,
+} from '@ferry/core';
+import { parseCron } from './cron.js';
+
+/** What a saved export stores: the export request exactly as submitted (minus `cron`) and its seed signature. */
+export interface SavedExport {
+  request: Record<string, unknown>;
+  hmacSignature: string;
+}
+
+function view(s: Schedule) {
+  const saved = s.body as SavedExport;
+  return {
+    id: s.id,
+    name: s.name,
+    cron: s.cron,
+    dataset: s.datasetKey,
+    request: saved.request,
+    nextRunAt: s.nextRunAt.toISOString(),
+    lastRunAt: s.lastRunAt?.toISOString() ?? null,
+    createdAt: s.createdAt.toISOString(),
+  };
+}
+
+/** `POST/GET/DELETE /exports/schedules`: saved exports that the Scheduler submits on each cron tick. */
+export class ScheduleService {
+  constructor(private readonly deps: { jobs: JobStore; catalog: Catalog; notifier: Notifier; formats: ReadonlySet<string>; now?: () => Date }) {}
+
+  /**
+   * Checked now as far as it can be (request shape, cron, query, webhook target, format); each
+   * tick goes through ExportService.submit, which checks everything again against the catalog of
+   * that moment.
+   */
+  async create(account: Account, apiKey: string, body: unknown) {
+    const req = parseOrThrow(ExportScheduleCreate, body);
+    const cron = parseCron(req.cron, ['cron']);
+    if (!this.deps.formats.has(req.format)) throw new FerryError('VALIDATION_FAILED', `format "${req.format}" is not enabled here`, { path: ['format'] });
+    const resolved = resolveQuery(this.deps.catalog, req.dataset, ['dataset']);
+    await this.deps.notifier.validateTarget(req.webhookURL, ['webhookURL']);
+    // Keep the request as the client sent it: each run's webhook echoes and signs its `dataset` JSON.
+    const { cron: _cron, ...request } = body as Record<string, unknown>;
+    const saved: SavedExport = { request, hmacSignature: this.deps.notifier.signPayload(apiKey, request.dataset) };
+    const schedule = await this.deps.jobs.upsertSchedule({
+      id: `sch_${randomBytes(12).toString('base64url')}`,
+      kind: 'export',
+      accountId: account.id,
+      name: req.name,
+      datasetKey: resolved.dataset.key,
+      cron: cron.source,
+      body: saved,
+      nextRunAt: cron.next(this.deps.now?.() ?? new Date()),
+    });
+    return view(schedule);
+  }
+
+  async list(account: Account) {
+    return { data: (await this.deps.jobs.listSchedules({ accountId: account.id, kind: 'export' })).map(view) };
+  }
+
+  async get(account: Account, id: string) {
+    return view(await this.#own(account, id));
+  }
+
+  async delete(account: Account, id: string): Promise<void> {
+    await this.#own(account, id);
+    await this.deps.jobs.deleteSchedule(id);
+  }
+
+  async #own(account: Account, id: string): Promise<Schedule> {
+    const s = await this.deps.jobs.getSchedule(id);
+    if (!s || s.kind !== 'export' || s.accountId !== account.id) throw new FerryError('NOT_FOUND', `no schedule ${id}`);
+    return s;
+  }
+}

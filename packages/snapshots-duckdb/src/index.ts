@@ -1,0 +1,2 @@
+export { DuckDBSnapshotEngine, type DuckDBSnapshotOptions } from './duckdb-snapshots.js';
+export { readParquetFile } from './read.js';
