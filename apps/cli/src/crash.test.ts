@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitFor } from './test-support/seed-receivers.js';
+import { waitFor } from '@ferry/testing';
 import { startScriptedReceiver, type ScriptedReceiver } from './test-support/scripted-receiver.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));

@@ -10,7 +10,7 @@ import { TEST_SERVICE_ACCOUNT, startFakeGcsFor, type FakeGcs } from '@ferry/stor
 import { rentalsPath } from '@ferry/sample-rentals';
 import { startFerry, type FerryRuntime } from './runtime.js';
 import { defineConfig } from './config.js';
-import { waitFor } from './test-support/seed-receivers.js';
+import { waitFor } from '@ferry/testing';
 import { startScriptedReceiver, type ScriptedReceiver } from './test-support/scripted-receiver.js';
 
 const KEY = 'formats-and-stores-key';
@@ -165,6 +165,45 @@ describe('formats, compression and retention through the API', () => {
     const zstd = await call(ferry, 'POST', '/dataset/export', { webhookURL: `${rx.url}/hook`, name: 'x', format: 'csv', compression: 'zstd', dataset: QUERY });
     const hasZstd = typeof (await import('node:zlib') as unknown as Record<string, unknown>).createZstdCompress === 'function';
     expect(zstd.status).toBe(hasZstd ? 201 : 400);
+  });
+
+  it('splits a large export into numbered parts plus a manifest, listed in the webhook and the status API', async () => {
+    const dataset = { scopes: [{ column: 'property_id' }, { column: 'street_address' }, { column: 'as_of_week' }, { column: 'asking_rent' }], filters: [{ column: 'msa', filter: { equals: 'Seattle, WA' } }], limit: 25_000 };
+    const status = (await exportAndWait(ferry, { dataset, maxFileRows: 10_000, name: 'Seattle weekly' })) as Status & {
+      files: Array<{ url: string; fileName: string; rows: number; bytes: number; sha256: string }>;
+      manifestUrl: string;
+      queryUUID: string;
+    };
+    expect(status.files.map((f) => [f.fileName, f.rows])).toEqual([
+      ['Seattle-weekly.part-00001.csv.gz', 10_000],
+      ['Seattle-weekly.part-00002.csv.gz', 10_000],
+      ['Seattle-weekly.part-00003.csv.gz', 5_000],
+    ]);
+    const manifest = (await (await fetch(status.manifestUrl)).json()) as { files: Array<{ name: string; rows: number; bytes: number; sha256: string }> };
+    const all: unknown[][] = [];
+    for (const [i, f] of status.files.entries()) {
+      const bytes = Buffer.from(await (await fetch(f.url)).arrayBuffer());
+      const { createHash } = await import('node:crypto');
+      expect(manifest.files[i]).toEqual({ name: f.fileName, rows: f.rows, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      const file = join(dataDir, f.fileName);
+      await writeFile(file, bytes);
+      all.push(...(await duck(`SELECT * FROM read_csv('${file}', header = true, columns = {'property_id': 'BIGINT', 'street_address': 'VARCHAR', 'as_of_week': 'DATE', 'asking_rent': 'INTEGER'})`)));
+    }
+    const direct = await duck(
+      `SELECT property_id, street_address, as_of_week, asking_rent FROM read_parquet('${rentalsPath(dataDir)}') WHERE msa = 'Seattle, WA'
+       ORDER BY 1, 2, 3, 4 LIMIT 25000`,
+    );
+    expect(all).toEqual(direct);
+    const hook = await waitFor('the split webhook', () => rx.to('/hook').map((h) => JSON.parse(h.body) as Record<string, unknown>).find((b) => Array.isArray(b.files)));
+    expect(hook.gcsBlob).toMatchObject({ url: status.files[0]!.url, numberRows: 25_000 });
+    expect((hook.files as Array<{ url: string }>).map((f) => f.url)).toEqual(status.files.map((f) => f.url));
+    expect(hook.manifestUrl).toBe(status.manifestUrl);
+
+    const bySize = (await exportAndWait(ferry, { dataset: { ...dataset, limit: 200_000, filters: [] }, maxFileBytes: 1024 * 1024, compression: 'none', name: 'by size' })) as Status & {
+      files: Array<{ bytes: number; rows: number }>;
+    };
+    expect(bySize.files.length).toBeGreaterThan(3);
+    expect(bySize.files.reduce((n, f) => n + f.rows, 0)).toBe(200_000);
   });
 
   it('deletes files past retention, marks the export expired, and answers its link with 410', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFerry } from './runtime.js';
 import { defineConfig } from './config.js';
-import { startSeedReceivers, waitFor, type SeedReceivers } from './test-support/seed-receivers.js';
+import { startSeedReceivers, waitFor, type SeedReceivers } from '@ferry/testing';
 
 let dataDir: string;
 let receivers: SeedReceivers;

@@ -9,7 +9,7 @@ import { hashApiKey } from '@ferry/engine';
 import { rentalsPath } from '@ferry/sample-rentals';
 import { startFerry, type FerryRuntime } from './runtime.js';
 import { defineConfig } from './config.js';
-import { startSeedReceivers, waitFor, type SeedReceivers } from './test-support/seed-receivers.js';
+import { startSeedReceivers, waitFor, type SeedReceivers } from '@ferry/testing';
 
 const API_KEY = 'your-api-key';
 const SEED_QUERY = {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { startFerry, type FerryRuntime } from './runtime.js';
 import { defineConfig } from './config.js';
-import { waitFor } from './test-support/seed-receivers.js';
+import { waitFor } from '@ferry/testing';
 import { startScriptedReceiver, type ScriptedReceiver } from './test-support/scripted-receiver.js';
 
 const KEY = 'webhook-tests-key';

@@ -162,7 +162,11 @@ export const DatasetQuery = z.strictObject({
   scopes: z.array(Scope).min(1, 'at least one scope is required').max(256),
   /** Top-level filters all apply (an implicit `and`). Depth is checked before the recursive parse. */
   filters: z.preprocess(rejectDeepGroups, FilterList).optional(),
-  orderBy: z.array(OrderBy).max(256).optional(),
+  /**
+   * Sort keys; every other output follows ascending, so results are deterministic. `null` asks for
+   * no ordering at all: rows come in the source's own order, which is much faster for large raw exports.
+   */
+  orderBy: z.array(OrderBy).max(256).nullable().optional(),
   limit: z.int().positive().optional(),
 });
 export type DatasetQuery = z.infer<typeof DatasetQuery>;

@@ -219,6 +219,7 @@ function checkOperand(type: ColumnType, subject: string, operator: FilterOperato
 
 function resolveOrder(query: DatasetQuery, outputs: readonly ResolvedOutput[], at: (...path: Path) => FieldPath): ResolvedOrder[] {
   const order: ResolvedOrder[] = [];
+  if (query.orderBy === null) return order;
   const used = new Set<number>();
   (query.orderBy ?? []).forEach((item, i) => {
     let index = outputs.findIndex((o) => o.name === item.column);

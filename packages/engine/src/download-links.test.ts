@@ -34,6 +34,12 @@ describe('download links', () => {
     expect(codeOf(() => new DownloadLinks(Buffer.alloc(32, 8).toString('base64url'), 'x').verify(token))).toBe('TOKEN_INVALID');
   });
 
+  it('names a part or the manifest of a split export, and keeps the one-file token short', () => {
+    expect(links.verify(links.token({ ...claim, file: 2 }), new Date('2029-01-01'))).toEqual({ ...claim, file: 2 });
+    expect(links.verify(links.token({ ...claim, file: 'manifest' }), new Date('2029-01-01'))).toEqual({ ...claim, file: 'manifest' });
+    expect(links.token({ ...claim, file: 0 })).toBe(links.token(claim));
+  });
+
   it('refuses an expired token as gone (410)', () => {
     const token = links.token(claim);
     expect(codeOf(() => links.verify(token, new Date('2030-01-01T00:00:01Z')))).toBe('TOKEN_EXPIRED');

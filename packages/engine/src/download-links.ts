@@ -4,6 +4,8 @@ import { FerryError } from '@ferry/core';
 export interface DownloadClaim {
   exportId: string;
   expiresAt: Date;
+  /** Which file of a split export (0-based), or its manifest; absent means the first (only) file. */
+  file?: number | 'manifest';
 }
 
 /**
@@ -27,7 +29,8 @@ export class DownloadLinks {
   }
 
   token(claim: DownloadClaim): string {
-    const body = Buffer.from(`${claim.exportId}.${Math.floor(claim.expiresAt.getTime() / 1000)}`).toString('base64url');
+    const file = claim.file === undefined || claim.file === 0 ? '' : `.${claim.file === 'manifest' ? 'm' : claim.file}`;
+    const body = Buffer.from(`${claim.exportId}.${Math.floor(claim.expiresAt.getTime() / 1000)}${file}`).toString('base64url');
     return `${body}.${this.#mac(body)}`;
   }
 
@@ -38,13 +41,14 @@ export class DownloadLinks {
     const expected = Buffer.from(this.#mac(body));
     const given = Buffer.from(mac);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
-    const [exportId, exp] = Buffer.from(body, 'base64url').toString('utf8').split('.');
+    const [exportId, exp, part] = Buffer.from(body, 'base64url').toString('utf8').split('.');
     const expiresAt = new Date(Number(exp) * 1000);
     if (!exportId || Number.isNaN(expiresAt.getTime())) throw invalid();
+    const file = part === undefined ? undefined : part === 'm' ? ('manifest' as const) : Number(part);
     if (expiresAt.getTime() <= now.getTime()) {
       throw new FerryError('TOKEN_EXPIRED', `this download link expired at ${expiresAt.toISOString()}`);
     }
-    return { exportId, expiresAt };
+    return { exportId, expiresAt, ...(file === undefined ? {} : { file }) };
   }
 
   #mac(body: string): string {

@@ -23,30 +23,32 @@ export class DownloadService {
     const result = job?.result;
     if (!job || !result) throw new FerryError('GONE', 'this export is no longer available');
     if (job.state === 'expired') throw new FerryError('GONE', `this export expired on ${result.expiresAt.toISOString()} and its file was deleted`);
+    const file = claim.file === 'manifest' ? result.manifest : result.files[claim.file ?? 0];
+    if (!file) throw new FerryError('NOT_FOUND', 'this export has no such file');
     const { store } = this.deps;
-    const range = opts.rangeHeader ? parseRange(opts.rangeHeader, result.bytes) : undefined;
+    const range = opts.rangeHeader ? parseRange(opts.rangeHeader, file.bytes) : undefined;
 
     if (store.capabilities.signedUrls && store.signUrl) {
-      const location = await store.signUrl(result.objectKey, { expiresInSec: REDIRECT_URL_TTL_SEC, downloadName: result.fileName });
-      await this.#record(job, range ? range.end - range.start + 1 : result.bytes, opts);
+      const location = await store.signUrl(file.objectKey, { expiresInSec: REDIRECT_URL_TTL_SEC, downloadName: file.fileName });
+      await this.#record(job, range ? range.end - range.start + 1 : file.bytes, opts);
       // The client re-sends its Range header to the store, which serves it.
       return { kind: 'redirect', location, headers: { 'cache-control': 'private, no-store' } };
     }
 
-    const object = await store.get(result.objectKey, range ? { range } : {}).catch((err: unknown) => {
+    const object = await store.get(file.objectKey, range ? { range } : {}).catch((err: unknown) => {
       if (err instanceof FerryError && err.code === 'NOT_FOUND') throw new FerryError('GONE', 'this export file has been deleted');
       throw err;
     });
     await this.#record(job, object.size, opts);
     const headers: Record<string, string> = {
-      'content-type': result.contentType,
+      'content-type': file.contentType,
       'content-length': String(object.size),
-      'content-disposition': contentDisposition(result.fileName),
+      'content-disposition': contentDisposition(file.fileName),
       'accept-ranges': 'bytes',
-      etag: `"${result.sha256}"`,
+      etag: `"${file.sha256}"`,
       'cache-control': 'private, no-store',
     };
-    if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${result.bytes}`;
+    if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${file.bytes}`;
     return { kind: 'stream', status: range ? 206 : 200, headers, body: object.body };
   }
 

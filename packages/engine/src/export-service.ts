@@ -31,6 +31,9 @@ export interface ExportStatus {
   progress: { rows: number; bytes: number };
   numberRows: number | null;
   download: { url: string; expires: string; fileName: string; bytes: number; sha256: string; downloads: number } | null;
+  /** Every stored file with its link (one unless the export was split), and the manifest of a split export. */
+  files: Array<{ url: string; fileName: string; rows: number; bytes: number; sha256: string }>;
+  manifestUrl: string | null;
   /** `source`: the database encoded the file (pushdown); `ferry`: the Arrow path did. */
   encodedBy: 'source' | 'ferry' | null;
   webhook: { endpointId: string; deliveries: Array<{ id: string; webhookId: string; event: string; state: string; attempts: number; lastStatus: number | null; lastError: string | null }> };
@@ -104,6 +107,10 @@ export class ExportService {
       hmacSignature: notifier.signPayload(apiKey, submitted),
       requestedAt: new Date(),
       notifyOnFailure: request.notifyOnFailure ?? false,
+      split:
+        request.maxFileRows !== undefined || request.maxFileBytes !== undefined
+          ? { ...(request.maxFileRows ? { maxFileRows: request.maxFileRows } : {}), ...(request.maxFileBytes ? { maxFileBytes: request.maxFileBytes } : {}) }
+          : null,
     };
     await jobs.enqueueExport(job, [exportEvent('export.requested', { ...job, startedAt: null, finishedAt: null }, { at: job.requestedAt })]);
     const secret = endpoint.secrets[0]?.value;
@@ -136,11 +143,19 @@ export class ExportService {
       download: r && {
         url: this.deps.links.url({ exportId: job.id, expiresAt: r.expiresAt }),
         expires: r.expiresAt.toISOString(),
-        fileName: r.fileName,
-        bytes: r.bytes,
-        sha256: r.sha256,
+        fileName: r.files[0]!.fileName,
+        bytes: r.files[0]!.bytes,
+        sha256: r.files[0]!.sha256,
         downloads: job.downloads,
       },
+      files: (r?.files ?? []).map((f, i) => ({
+        url: this.deps.links.url({ exportId: job.id, expiresAt: r!.expiresAt, file: i }),
+        fileName: f.fileName,
+        rows: f.rows,
+        bytes: f.bytes,
+        sha256: f.sha256,
+      })),
+      manifestUrl: r?.manifest ? this.deps.links.url({ exportId: job.id, expiresAt: r.expiresAt, file: 'manifest' }) : null,
       encodedBy: r ? (r.pushdown ? 'source' : 'ferry') : null,
       webhook: {
         endpointId: job.endpointId,

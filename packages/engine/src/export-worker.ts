@@ -10,6 +10,7 @@ import {
   tapBytes,
   type Catalog,
   type ExportJob,
+  type ExportFile,
   type ExportResult,
   type FormatWriter,
   type JobStore,
@@ -23,6 +24,7 @@ import {
 import { COMPRESSION_MEDIA, compress } from './compression.js';
 import type { DownloadLinks } from './download-links.js';
 import { deliveryId, eventId, fileSlug } from './ids.js';
+import { PartCutter, partName } from './split.js';
 import { exportEvent } from './events.js';
 import { PollLoop } from './poll-loop.js';
 
@@ -153,7 +155,7 @@ export class ExportWorker {
   }
 
   async #produce(job: ExportJob, progress: { rows: number; bytes: number }, signal: AbortSignal): Promise<ExportResult> {
-    const { catalog, sources, formats, store } = this.deps;
+    const { catalog, sources, formats } = this.deps;
     const query = parseOrThrow(DatasetQuery, job.query);
     const resolved = resolveQuery(catalog, query);
     const source = sources.get(resolved.dataset.source);
@@ -161,27 +163,97 @@ export class ExportWorker {
     const format = formats.get(job.format);
     if (!format) throw new FerryError('INVALID_CONFIG', `format "${job.format}" is not configured`);
 
-    const encoded = await this.#encode(source, format, resolved, progress, signal);
-    const body = compress(encoded.bytes, job.compression, { level: this.#opts.gzipLevel, signal });
     const packed = job.compression === 'none' ? null : COMPRESSION_MEDIA[job.compression];
-    const fileName = `${fileSlug(job.name)}.${format.extension}${packed ? `.${packed.extension}` : ''}`;
-    const contentType = packed?.mediaType ?? format.mediaType;
-    const ref = await store.put(`${job.id}/${fileName}`, tapBytes(body, (c) => (progress.bytes += c.byteLength)), { contentType, signal });
-
-    progress.rows = await encoded.rows();
+    const target = {
+      base: fileSlug(job.name),
+      suffix: `${format.extension}${packed ? `.${packed.extension}` : ''}`,
+      contentType: packed?.mediaType ?? format.mediaType,
+    };
+    let pushdown = false;
+    let files: ExportFile[];
+    if (job.split) {
+      files = await this.#writeParts(job, source, format, resolved, target, progress, signal);
+    } else {
+      const encoded = await this.#encode(source, format, resolved, progress, signal);
+      pushdown = encoded.pushdown;
+      const file = await this.#store(job, `${target.base}.${target.suffix}`, target.contentType, encoded.bytes, progress, signal);
+      files = [{ ...file, rows: await encoded.rows() }];
+    }
+    progress.rows = files.reduce((n, f) => n + f.rows, 0);
+    const manifest = files.length > 1 ? await this.#writeManifest(job, target.base, files, signal) : null;
     const finishedAt = new Date();
     return {
-      objectKey: ref.key,
-      contentType,
-      fileName,
+      files,
+      manifest,
       numberRows: progress.rows,
-      bytes: ref.size,
-      sha256: ref.sha256,
+      bytes: files.reduce((n, f) => n + f.bytes, 0),
       timeTakenMs: finishedAt.getTime() - job.requestedAt.getTime(),
       finishedAt,
       expiresAt: new Date(finishedAt.getTime() + this.#opts.retentionMs),
-      pushdown: encoded.pushdown,
+      pushdown,
     };
+  }
+
+  /** Compress and store one file; its rows are filled in by the caller, who counted them. */
+  async #store(
+    job: ExportJob,
+    fileName: string,
+    contentType: string,
+    bytes: AsyncIterable<Uint8Array>,
+    progress: { bytes: number },
+    signal: AbortSignal,
+    onStored: (n: number) => void = () => {},
+  ): Promise<Omit<ExportFile, 'rows'>> {
+    const body = compress(bytes, job.compression, { level: this.#opts.gzipLevel, signal });
+    const counted = tapBytes(body, (c) => {
+      progress.bytes += c.byteLength;
+      onStored(c.byteLength);
+    });
+    const ref = await this.deps.store.put(`${job.id}/${fileName}`, counted, { contentType, signal });
+    return { objectKey: ref.key, fileName, contentType, bytes: ref.size, sha256: ref.sha256 };
+  }
+
+  /** A split export: numbered parts, each a complete file of the format (its own header or footer). */
+  async #writeParts(
+    job: ExportJob,
+    source: QuerySource,
+    format: FormatWriter,
+    query: ResolvedQuery,
+    target: { base: string; suffix: string; contentType: string },
+    progress: { rows: number; bytes: number },
+    signal: AbortSignal,
+  ): Promise<ExportFile[]> {
+    const rows = await source.open(query, { signal });
+    const cutter = new PartCutter(rows.batches, job.split ?? {});
+    const files: ExportFile[] = [];
+    try {
+      // A zero-row export still gets one (valid, empty) file.
+      while (files.length === 0 || (await cutter.hasMore())) {
+        let partRows = 0;
+        let partBytes = 0;
+        const batches = countRows(cutter.part(() => partBytes), (n) => {
+          partRows += n;
+          progress.rows += n;
+        });
+        const name = partName(target.base, files.length, target.suffix);
+        const file = await this.#store(job, name, target.contentType, format.write(rows.schema, batches, { signal }), progress, signal, (n) => (partBytes += n));
+        files.push({ ...file, rows: partRows });
+      }
+    } finally {
+      await cutter.close();
+    }
+    return files;
+  }
+
+  async #writeManifest(job: ExportJob, base: string, files: ExportFile[], signal: AbortSignal): Promise<ExportFile> {
+    const manifest = {
+      queryUUID: job.id,
+      files: files.map((f) => ({ name: f.fileName, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+    };
+    const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    const fileName = `${base}.manifest.json`;
+    const ref = await this.deps.store.put(`${job.id}/${fileName}`, (async function* () { yield body; })(), { contentType: 'application/json', signal });
+    return { objectKey: ref.key, fileName, contentType: 'application/json', rows: files.length, bytes: ref.size, sha256: ref.sha256 };
   }
 
   /**
@@ -219,7 +291,22 @@ export class ExportWorker {
       requestedOn: job.requestedAt.toISOString(),
       completedOn: result.finishedAt.toISOString(),
     };
-    return this.#toEndpoint(job, 'export.completed', JSON.stringify(payload));
+    // One file: exactly the seed payload. Parts: the same, plus every file's link and the manifest.
+    const body =
+      result.files.length === 1
+        ? payload
+        : {
+            ...payload,
+            files: result.files.map((f, i) => ({
+              url: this.deps.links.url({ exportId: job.id, expiresAt: result.expiresAt, file: i }),
+              name: f.fileName,
+              rows: f.rows,
+              bytes: f.bytes,
+              sha256: f.sha256,
+            })),
+            manifestUrl: this.deps.links.url({ exportId: job.id, expiresAt: result.expiresAt, file: 'manifest' }),
+          };
+    return this.#toEndpoint(job, 'export.completed', JSON.stringify(body));
   }
 
   /** A message to the export's own webhook URL. The seed scheme's header always travels with it. */

@@ -42,7 +42,7 @@ export class RetentionSweeper {
     const { jobs, store, logger } = this.deps;
     const expired = await jobs.listExpiredExports(now, 100);
     for (const job of expired) {
-      if (job.result) await store.delete(job.result.objectKey);
+      for (const file of [...(job.result?.files ?? []), ...(job.result?.manifest ? [job.result.manifest] : [])]) await store.delete(file.objectKey);
       await jobs.markExportExpired(job.id);
       logger.info({ queryUUID: job.id }, 'export expired; file deleted');
     }

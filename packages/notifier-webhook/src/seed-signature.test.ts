@@ -1,68 +1,15 @@
 /**
  * The seed scheme, checked end to end: a real delivery to a real receiver on 127.0.0.1 whose
  * handlers are the documented seed snippets (001: express handler verifying the `hmacSignature`
- * body field; 003: `verifyWebhook` on the `SHA256-HMAC-Signature` header). Only the `require`
- * lines became imports and `verifyWebhook`'s parameters got types; the logic is verbatim.
+ * body field; 003: `verifyWebhook` on the `SHA256-HMAC-Signature` header), from @ferry/testing.
  */
 import crypto from 'node:crypto';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startSeedReceivers, type SeedReceivers } from '@ferry/testing';
 import { createWebhookNotifier } from './notifier.js';
 import { signPayload } from './sign.js';
 
 const API_KEY = 'your-api-key';
-
-// ---- receiver code from seed 001 (verbatim apart from the imports above) ----
-const app = express();
-
-app.use(express.json());
-
-app.post('/webhook/dataset-export', (req, res) => {
-  const { hmacSignature, payload, gcsBlob, queryUUID } = req.body;
-
-  // Verify webhook authenticity
-  const hmac = crypto.createHmac('sha256', 'your-api-key');
-  hmac.update(JSON.stringify(payload));
-  const expectedSignature = hmac.digest('hex');
-
-  if (expectedSignature !== hmacSignature) {
-    return res.status(401).send('Invalid signature');
-  }
-
-  console.log(`Export ${queryUUID} completed:`);
-  console.log(`- Download URL: ${gcsBlob.url}`);
-  console.log(`- Rows: ${gcsBlob.numberRows}`);
-  console.log(`- Processing time: ${gcsBlob.timeTakenMs}ms`);
-
-  // Download and process your data
-  // processExportedData(gcsBlob.url);
-
-  res.status(200).send('OK');
-});
-
-// ---- receiver code from seed 003 (verbatim apart from parameter types) ----
-// Verify webhook authenticity
-function verifyWebhook(originalPayload: unknown, receivedSignature: string | undefined, apiKey: string) {
-const hmac = crypto.createHmac('sha256', apiKey);
-hmac.update(JSON.stringify(originalPayload));
-const computedSignature = hmac.digest('hex');
-return computedSignature === receivedSignature;
-}
-// Usage in your webhook handler
-app.post('/your-webhook', (req, res) => {
-const { payload } = req.body;
-const hmacSignature = req.get('SHA256-HMAC-Signature');
-const isValid = verifyWebhook(payload, hmacSignature, 'your-api-key');
-if (!isValid) {
-return res.status(401).send('Unauthorized');
-}
-// Process the webhook...
-res.status(200).send('OK');
-});
-// ---- end of seed code ----
 
 /** The client's original query, echoed as `payload`; deliberately awkward for JSON round-trips. */
 const payload = {
@@ -89,20 +36,18 @@ function exportBody(signature: string): string {
   });
 }
 
-let server: Server;
+let receivers: SeedReceivers;
 let base: string;
 const notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'] });
 
 beforeAll(async () => {
-  server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receivers = await startSeedReceivers();
+  base = receivers.url;
 });
 
 afterAll(async () => {
   await notifier.close();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await receivers.close();
 });
 
 describe('signPayload (seed scheme) against the seed receivers', () => {

@@ -64,7 +64,7 @@ export function compileQuery(resolved: ResolvedQuery, dialect: Dialect, options:
     ...(where ? [`WHERE ${where}`] : []),
     ...(groupBy.length ? [`GROUP BY ${groupBy.join(', ')}`] : []),
     ...(having ? [`HAVING ${having}`] : []),
-    `ORDER BY ${orderBy.join(', ')}`,
+    ...(orderBy.length > 0 ? [`ORDER BY ${orderBy.join(', ')}`] : []),
     // A validated safe integer, so it is spliced; keeping it out of params keeps the plan simple.
     `LIMIT ${resolved.limit}`,
   ].join('\n');

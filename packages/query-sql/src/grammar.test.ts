@@ -18,6 +18,11 @@ const catalog = createCatalog([dataset]);
 const compile = (query: DatasetQuery, dialect: 'duckdb' | 'postgres' = 'duckdb') => compileQuery(resolveQuery(catalog, query), dialect);
 
 describe('grammar compilation', () => {
+  it('orders by every output by default, and not at all when orderBy is null', () => {
+    expect(compile({ scopes: [{ column: 'msa' }, { column: 'bed' }] }).sql).toContain('ORDER BY 1 ASC NULLS LAST, 2 ASC NULLS LAST');
+    expect(compile({ scopes: [{ column: 'msa' }, { column: 'bed' }], orderBy: null }).sql).not.toContain('ORDER BY');
+  });
+
   it('escapes LIKE metacharacters in the bound value, never in SQL text', () => {
     expect(escapeLike('50%_off\\')).toBe('50\\%\\_off\\\\');
     const { sql, params } = compile({ scopes: [{ column: 'msa' }], filters: [{ column: 'msa', filter: { contains: "a%_b'" } }, { column: 'msa', filter: { startsWith: 'S' } }, { column: 'msa', filter: { notContains: 'x' } }, { column: 'msa', filter: { endsWith: '_' } }] });

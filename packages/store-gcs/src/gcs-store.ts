@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type CreateWriteStreamOptions, type StorageOptions } from '@google-cloud/storage';
-import { FerryError, assertSafeKey, type ByteRange, type ObjectRef, type ObjectStore, type StoredObject } from '@ferry/core';
+import { FerryError, assertSafeKey, measure, type ByteRange, type ObjectRef, type ObjectStore, type StoredObject } from '@ferry/core';
 import { PLUGIN, toFerryError } from './errors.js';
-import { measure } from './measure.js';
 import type { GcsStoreOptions } from './options.js';
 import { signV4 } from './signing.js';
 

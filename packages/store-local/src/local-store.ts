@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
-import { FerryError, assertSafeKey, type ByteRange, type ObjectRef, type ObjectStore, type StoredObject } from '@ferry/core';
+import { FerryError, assertSafeKey, measure, type ByteRange, type ObjectRef, type ObjectStore, type StoredObject } from '@ferry/core';
 
 const PLUGIN = 'store:local';
 
@@ -37,16 +37,9 @@ export class LocalStore implements ObjectStore {
     await mkdir(dirname(path), { recursive: true });
     const temp = `${path}.${randomBytes(6).toString('hex')}.partial`;
     const handle = await open(temp, 'wx');
-    const hash = createHash('sha256');
-    let size = 0;
+    const measured = measure(body, opts.signal);
     try {
-      for await (const chunk of body) {
-        opts.signal?.throwIfAborted();
-        hash.update(chunk);
-        size += chunk.byteLength;
-        await handle.write(chunk);
-      }
-      opts.signal?.throwIfAborted();
+      for await (const chunk of measured.body) await handle.write(chunk);
       await handle.sync();
     } catch (err) {
       await handle.close();
@@ -54,11 +47,11 @@ export class LocalStore implements ObjectStore {
       throw err;
     }
     await handle.close();
-    const sha256 = hash.digest('hex');
+    const sha256 = measured.result.sha256();
     await writeMeta(`${path}${LocalStore.META_SUFFIX}`, { contentType: opts.contentType, sha256 });
     await rename(temp, path);
     await syncDir(dirname(path));
-    return { key, size, contentType: opts.contentType, sha256 };
+    return { key, size: measured.result.size, contentType: opts.contentType, sha256 };
   }
 
   async get(key: string, opts: { range?: ByteRange; signal?: AbortSignal } = {}): Promise<StoredObject> {

@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { FerryError, assertSafeKey, type ByteRange, type ObjectRef, type ObjectStore, type StoredObject } from '@ferry/core';
+import { FerryError, assertSafeKey, measure, type ByteRange, type ObjectRef, type ObjectStore, type StoredObject } from '@ferry/core';
 import { PLUGIN, toFerryError } from './errors.js';
-import { measure } from './measure.js';
 import { streamUpload, type UploadTarget } from './multipart.js';
 import type { S3StoreOptions } from './options.js';
 

@@ -29,6 +29,7 @@ export function sampleExport(accountId: number, overrides: Partial<NewExportJob>
     hmacSignature: 'a'.repeat(64),
     requestedAt: new Date(),
     notifyOnFailure: false,
+    split: null,
     ...overrides,
   };
 }
@@ -36,12 +37,10 @@ export function sampleExport(accountId: number, overrides: Partial<NewExportJob>
 function sampleResult(): ExportResult {
   const finishedAt = new Date();
   return {
-    objectKey: 'x/file.csv.gz',
-    contentType: 'application/gzip',
-    fileName: 'file.csv.gz',
+    files: [{ objectKey: 'x/file.csv.gz', contentType: 'application/gzip', fileName: 'file.csv.gz', rows: 12, bytes: 345, sha256: 'b'.repeat(64) }],
+    manifest: null,
     numberRows: 12,
     bytes: 345,
-    sha256: 'b'.repeat(64),
     timeTakenMs: 10,
     finishedAt,
     expiresAt: new Date(finishedAt.getTime() + 30 * 86_400_000),

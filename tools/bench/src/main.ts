@@ -3,11 +3,14 @@
  * in the same run, and the ratio between them. Results are recorded in docs/benchmarks.md.
  *
  *   npm run bench -- deliveries [count] [concurrency]
+ *   npm run bench -- exports [rows]
  */
 import { benchDeliveries } from './deliveries.js';
+import { benchExports } from './exports.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<string>> = {
   deliveries: (args) => benchDeliveries(args[0] ? Number(args[0]) : undefined, args[1] ? Number(args[1]) : undefined),
+  exports: (args) => benchExports(args[0] ? Number(args[0]) : undefined),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,97 @@
+/**
+ * Query to stored file, 5,000,000 rows x 11 columns, on PostgreSQL and on Parquet: Ferry (pushdown
+ * and the generic Arrow path) beside the physical limits measured in the same run (psql \copy |
+ * gzip, DuckDB COPY) and the pipeline a team would write by hand.
+ *
+ *   npm run bench -- exports [rows=5000000]
+ */
+import { execFileSync, execSync } from 'node:child_process';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BENCH_DIR, PG, PG_TABLE, ensureBenchData } from './dataset.js';
+import { table, type Row } from './report.js';
+
+const LEVEL = 1;
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+
+function child<T>(script: string, args: string[]): T {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', here(script), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
+}
+
+function timedShell(command: string): number {
+  const t0 = performance.now();
+  execSync(command, { stdio: ['ignore', 'ignore', 'inherit'], shell: '/bin/bash' });
+  return (performance.now() - t0) / 1000;
+}
+
+type FerryRun = { seconds: number; rows: number; bytes: number; peakRssMb: number; encodedBy: string };
+
+function ferry(source: 'duckdb' | 'postgres', parquet: string, format: string, compression: string, pushdown: boolean): FerryRun {
+  return child<FerryRun>('./run-export.ts', [JSON.stringify({ source, parquet, format, compression, pushdown, level: LEVEL })]);
+}
+
+const psqlCopy = (query: string) => `psql -h ${PG.host} -U ${PG.user} -d ${PG.database} -q -c "\\copy (${query}) to stdout with csv header"`;
+
+export async function benchExports(rowsWanted = 5_000_000): Promise<string> {
+  const { parquet, rows } = await ensureBenchData(rowsWanted);
+  const out = (name: string) => join(BENCH_DIR, name);
+  const tables: string[] = [];
+  const ferryRow = (name: string, r: FerryRun): Row => ({ name: `${name} (${r.encodedBy})`, seconds: r.seconds, units: r.rows, unit: 'rows', peakRssMb: r.peakRssMb });
+
+  // --- csv.gz from PostgreSQL
+  {
+    const limit = timedShell(`${psqlCopy(`SELECT * FROM ${PG_TABLE}`)} | gzip -${LEVEL} > ${out('psql.csv.gz')}`);
+    const hand = child<{ seconds: number; rows: number; peakRssMb: number }>('./handwritten.ts', [out('hand.csv.gz'), String(LEVEL)]);
+    tables.push(
+      table(`PostgreSQL -> csv.gz (gzip level ${LEVEL}), ${rows.toLocaleString('en-US')} rows`, [
+        { name: 'psql \\copy | gzip', seconds: limit, units: rows, unit: 'rows', baseline: true },
+        ferryRow('Ferry, pushdown', ferry('postgres', parquet, 'csv', 'gzip', true)),
+        ferryRow('Ferry, generic Arrow path', ferry('postgres', parquet, 'csv', 'gzip', false)),
+        { name: 'hand-written Node (pg-cursor + row objects + zlib)', seconds: hand.seconds, units: hand.rows, unit: 'rows', peakRssMb: hand.peakRssMb },
+      ]),
+    );
+  }
+  // --- csv.gz from Parquet (DuckDB)
+  {
+    const copy = child<{ seconds: number }>('./duckdb-copy.ts', [parquet, out('duck.csv.gz'), 'FORMAT csv, HEADER, COMPRESSION gzip']);
+    const plain = child<{ seconds: number }>('./duckdb-copy.ts', [parquet, out('duck.csv'), 'FORMAT csv, HEADER']);
+    tables.push(
+      table(`Parquet (DuckDB) -> csv.gz, ${rows.toLocaleString('en-US')} rows`, [
+        { name: 'DuckDB COPY to csv.gz', seconds: copy.seconds, units: rows, unit: 'rows', baseline: true },
+        { name: 'DuckDB COPY to csv (uncompressed, for scale)', seconds: plain.seconds, units: rows, unit: 'rows' },
+        ferryRow('Ferry, pushdown', ferry('duckdb', parquet, 'csv', 'gzip', true)),
+        ferryRow('Ferry, generic Arrow path', ferry('duckdb', parquet, 'csv', 'gzip', false)),
+        ferryRow('Ferry, generic Arrow path, no compression', ferry('duckdb', parquet, 'csv', 'none', false)),
+      ]),
+    );
+  }
+  // --- jsonl.gz
+  {
+    const copy = child<{ seconds: number }>('./duckdb-copy.ts', [parquet, out('duck.jsonl.gz'), 'FORMAT json, COMPRESSION gzip']);
+    tables.push(
+      table(`-> jsonl.gz, ${rows.toLocaleString('en-US')} rows`, [
+        { name: 'DuckDB COPY to json (lines) gz', seconds: copy.seconds, units: rows, unit: 'rows', baseline: true },
+        ferryRow('Ferry from Parquet, pushdown', ferry('duckdb', parquet, 'jsonl', 'gzip', true)),
+        ferryRow('Ferry from Parquet, generic Arrow path', ferry('duckdb', parquet, 'jsonl', 'gzip', false)),
+        ferryRow('Ferry from PostgreSQL, pushdown', ferry('postgres', parquet, 'jsonl', 'gzip', true)),
+        ferryRow('Ferry from PostgreSQL, generic Arrow path', ferry('postgres', parquet, 'jsonl', 'gzip', false)),
+      ]),
+    );
+  }
+  // --- parquet
+  {
+    const copy = child<{ seconds: number }>('./duckdb-copy.ts', [parquet, out('duck.parquet'), 'FORMAT parquet']);
+    tables.push(
+      table(`-> parquet, ${rows.toLocaleString('en-US')} rows`, [
+        { name: 'DuckDB COPY to parquet', seconds: copy.seconds, units: rows, unit: 'rows', baseline: true },
+        ferryRow('Ferry from Parquet (DuckDB), parquet-wasm zstd', ferry('duckdb', parquet, 'parquet', 'none', false)),
+        ferryRow('Ferry from PostgreSQL, parquet-wasm zstd', ferry('postgres', parquet, 'parquet', 'none', false)),
+      ]),
+    );
+  }
+  const sizes = ['psql.csv.gz', 'duck.csv.gz'].map((f) => `${f}: ${(statSync(out(f)).size / 1e6).toFixed(0)} MB`).join(', ');
+  for (const f of ['psql.csv.gz', 'hand.csv.gz', 'duck.csv.gz', 'duck.csv', 'duck.jsonl.gz', 'duck.parquet']) rmSync(out(f), { force: true });
+  return `${tables.join('\n\n')}\n\nFile sizes: ${sizes}. Ratio column: wall time / the limit's wall time (lower is better).`;
+}

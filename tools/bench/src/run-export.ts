@@ -1,0 +1,92 @@
+/**
+ * One Ferry export in a fresh process (so peak RSS is this export's alone), through the real
+ * export worker: source -> (pushdown | Arrow -> format) -> compression -> local store.
+ * Prints one JSON line: {seconds, rows, bytes, peakRssMb, encodedBy}.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { createCatalog, DatasetDefinition, silentLogger, type Compression, type ExportFormat, type FormatWriter, type QuerySource } from '@ferry/core';
+import { DownloadLinks, ExportWorker } from '@ferry/engine';
+import { SqliteJobStore } from '@ferry/jobs-sqlite';
+import { LocalStore } from '@ferry/store-local';
+import { duckdbSource } from '@ferry/source-duckdb';
+import { postgresSource } from '@ferry/source-postgres';
+import { csvFormat } from '@ferry/format-csv';
+import { jsonlFormat } from '@ferry/format-jsonl';
+import { parquetFormat } from '@ferry/format-parquet';
+import { PG, PG_TABLE } from './dataset.js';
+
+const spec = JSON.parse(process.argv[2]!) as { source: 'duckdb' | 'postgres'; parquet: string; format: ExportFormat; compression: Compression; pushdown: boolean; level: number };
+
+const COLUMNS = [
+  ['property_id', 'bigint', 'dimension'],
+  ['street_address', 'string', 'dimension'],
+  ['city', 'string', 'dimension'],
+  ['state', 'string', 'dimension'],
+  ['zip_code', 'string', 'dimension'],
+  ['bed', 'integer', 'dimension'],
+  ['bath', 'double', 'dimension'],
+  ['sqft', 'integer', 'measure'],
+  ['asking_rent', 'integer', 'measure'],
+  ['concession', 'integer', 'measure'],
+  ['as_of_week', 'date', 'time'],
+] as const;
+
+const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-run-'));
+const ctx = { logger: silentLogger, dataDir: dir };
+const source: QuerySource =
+  spec.source === 'duckdb'
+    ? await duckdbSource.create(duckdbSource.options.parse({}), ctx)
+    : await postgresSource.create(postgresSource.options.parse({ host: PG.host, port: PG.port, user: PG.user, database: PG.database }), ctx);
+const dataset = DatasetDefinition.parse({
+  key: 'rentals',
+  relation: spec.source === 'duckdb' ? { file: spec.parquet } : { table: PG_TABLE },
+  columns: COLUMNS.map(([name, type, role]) => ({ name, type, role })),
+  limits: { maxRows: 100_000_000 },
+});
+const formats = new Map<string, FormatWriter>([
+  ['csv', await csvFormat.create(csvFormat.options.parse({}), ctx)],
+  ['jsonl', await jsonlFormat.create(jsonlFormat.options.parse({}), ctx)],
+  ['parquet', await parquetFormat.create(parquetFormat.options.parse({}), ctx)],
+]);
+const jobs = new SqliteJobStore({ file: join(dir, 'jobs.db') });
+const account = await jobs.registerApiKey('bench');
+const endpoint = await jobs.ensureImplicitEndpoint(account.id, 'https://example.invalid/hook', 'ferry-hmac', () => null);
+const worker = new ExportWorker(
+  { jobs, catalog: createCatalog([dataset]), sources: new Map([['default', source]]), formats, store: new LocalStore({ root: join(dir, 'exports') }), links: new DownloadLinks('c2VjcmV0', 'http://127.0.0.1'), logger: silentLogger },
+  { gzipLevel: spec.level, pushdown: spec.pushdown },
+);
+const id = randomUUID();
+await jobs.enqueueExport(
+  {
+    id,
+    accountId: account.id,
+    name: 'bench',
+    format: spec.format,
+    compression: spec.compression,
+    webhookUrl: endpoint.url,
+    endpointId: endpoint.id,
+    datasetKey: 'rentals',
+    // The limits (psql, DuckDB COPY) read the table unordered; so does this export.
+    query: { scopes: COLUMNS.map(([column]) => ({ column })), orderBy: null },
+    hmacSignature: '0'.repeat(64),
+    requestedAt: new Date(),
+    notifyOnFailure: false,
+    split: null,
+  },
+  [],
+);
+let peak = process.memoryUsage.rss();
+const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+const t0 = performance.now();
+await worker.runOnce();
+const seconds = (performance.now() - t0) / 1000;
+clearInterval(timer);
+const job = await jobs.getExport(id);
+if (job?.state !== 'completed') throw new Error(`export ${job?.state}: ${job?.error}`);
+process.stdout.write(`${JSON.stringify({ seconds, rows: job.result!.numberRows, bytes: job.result!.bytes, peakRssMb: peak / 1048576, encodedBy: job.result!.pushdown ? 'source' : 'ferry' })}\n`);
+await source.close();
+await jobs.close();
+await rm(dir, { recursive: true, force: true });
