@@ -62,7 +62,7 @@ beforeAll(async () => {
       ],
     }),
     KEY,
-    { deliveryWorker: { scheduleMs: [0, 150, 150, 150], timeoutMs: 1_000, pollMs: 50 }, exportWorker: { maxAttempts: 1 } },
+    { deliveryWorker: { scheduleMs: [0, 150, 150, 150], timeoutMs: 1_000, pollMs: 50 }, exportWorker: { maxAttempts: 1, heartbeatMs: 200 } },
   );
 });
 
@@ -234,3 +234,33 @@ describe('registered endpoints and lifecycle events (seed 004)', () => {
     expect((await api('GET', `/webhooks/endpoints/${id}`)).status).toBe(404);
   });
 });
+
+describe('cancellation', () => {
+  it('cancels a running export: it stops, its partial files are removed, and export.failed says why', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const { queryUUID } = await exportTo('/cancelled', {
+      dataset: { scopes: [{ column: 'property_id' }, { column: 'street_address' }, { column: 'as_of_week' }, { column: 'asking_rent' }], orderBy: null },
+      maxFileRows: 20_000,
+    });
+    await waitFor('the export to write its first parts', async () => {
+      const s = await api('GET', `/dataset/export/${queryUUID}`);
+      return s.json.state === 'running' && (s.json.progress as { rows: number }).rows > 60_000 ? true : undefined;
+    });
+    const cancelled = await api('POST', `/dataset/export/${queryUUID}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json).toMatchObject({ state: 'failed', error: 'cancelled by request' });
+    const dir = join(dataDir, 'exports', queryUUID);
+    await waitFor('the partial files to be removed', async () => {
+      const left = (await readdir(dir).catch(() => [] as string[])).filter((f) => !f.endsWith('.ferry-meta.json'));
+      return left.length === 0 ? true : undefined;
+    });
+    expect((await api('GET', `/dataset/export/${queryUUID}`)).json).toMatchObject({ state: 'failed', download: null });
+    const events = (await api('GET', '/events?type=export.failed')).json.data as Array<{ data: { object: { uuid: string; failed_reason: string } } }>;
+    expect(events.find((e) => e.data.object.uuid === queryUUID)?.data.object.failed_reason).toBe('cancelled by request');
+    const again = await api('POST', `/dataset/export/${queryUUID}/cancel`);
+    expect(again.status).toBe(409);
+    expect(again.json.error).toMatchObject({ code: 'CONFLICT' });
+    expect(rx.to('/cancelled')).toHaveLength(0);
+  });
+});
+

@@ -58,6 +58,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return reply.status(201).send(result);
   });
 
+  app.post<{ Params: { queryUUID: string } }>('/dataset/export/:queryUUID/cancel', async (req) => {
+    const account = await deps.exports.authenticate(apiKey(req.headers));
+    return deps.exports.cancel(account, req.params.queryUUID);
+  });
+
   app.get<{ Params: { queryUUID: string } }>('/dataset/export/:queryUUID', async (req) => {
     const account = await deps.exports.authenticate(apiKey(req.headers));
     return deps.exports.status(account, req.params.queryUUID);

@@ -369,6 +369,11 @@ export interface JobStore {
   ): Promise<void>;
   /** Give the job back without counting the attempt (graceful shutdown). */
   releaseExport(id: string, owner: string): Promise<void>;
+  /**
+   * Stop a queued or running export: it becomes failed with `reason`, its events are recorded, and
+   * a running worker loses its lease (it notices at its next heartbeat). False if it had already ended.
+   */
+  cancelExport(id: string, reason: string, events: NewEvent[]): Promise<boolean>;
 
   /** The endpoint for an export's webhook URL: one per account, URL and scheme; re-enabled if it was disabled. */
   ensureImplicitEndpoint(accountId: number, url: string, scheme: SigningScheme, createSecret: () => string | null): Promise<Endpoint>;

@@ -124,6 +124,15 @@ export class ExportService {
     return job;
   }
 
+  /** Stop a queued or running export; its partial output is removed by the worker that held it. */
+  async cancel(account: Account, id: string): Promise<ExportStatus> {
+    const job = await this.find(account, id);
+    const reason = 'cancelled by request';
+    const cancelled = await this.deps.jobs.cancelExport(id, reason, [exportEvent('export.failed', job, { failedReason: reason })]);
+    if (!cancelled) throw new FerryError('CONFLICT', `export ${id} has already ${job.state === 'completed' ? 'completed' : 'ended'}; nothing to cancel`);
+    return this.status(account, id);
+  }
+
   async status(account: Account, id: string): Promise<ExportStatus> {
     const job = await this.find(account, id);
     const deliveries = await this.deps.jobs.listDeliveries(account.id, { endpointId: job.endpointId, limit: 1000 });

@@ -128,7 +128,7 @@ export class ExportWorker {
 
   async #run(job: ExportJob, abort: AbortController): Promise<void> {
     const { jobs, logger } = this.deps;
-    const progress = { rows: 0, bytes: 0 };
+    const progress = { rows: 0, bytes: 0, stored: [] as string[] };
     const heartbeat = setInterval(() => {
       jobs
         .heartbeatExport(job.id, this.id, this.#opts.leaseMs, progress)
@@ -146,15 +146,32 @@ export class ExportWorker {
       const completed = await jobs.completeExport(job.id, this.id, result, [await this.#completionDelivery(job, result)], [event]);
       if (completed) {
         logger.info({ queryUUID: job.id, rows: result.numberRows, bytes: result.bytes, ms: result.timeTakenMs, pushdown: result.pushdown }, 'export completed');
+      } else {
+        await this.#removeIfEnded(job.id, progress.stored);
       }
     } catch (err) {
       await this.#handleFailure(job, err);
+      await this.#removeIfEnded(job.id, progress.stored);
     } finally {
       clearInterval(heartbeat);
     }
   }
 
-  async #produce(job: ExportJob, progress: { rows: number; bytes: number }, signal: AbortSignal): Promise<ExportResult> {
+  /**
+   * Files written by an attempt that did not complete are removed once the export has ended
+   * (failed for good or cancelled). While it is queued or running elsewhere they are left alone:
+   * the next attempt writes the same keys.
+   */
+  async #removeIfEnded(id: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const state = (await this.deps.jobs.getExport(id))?.state;
+    if (state !== 'failed') return;
+    for (const key of keys) {
+      await this.deps.store.delete(key).catch((err: unknown) => this.deps.logger.warn({ queryUUID: id, err: String(err) }, 'could not remove a partial file'));
+    }
+  }
+
+  async #produce(job: ExportJob, progress: { rows: number; bytes: number; stored: string[] }, signal: AbortSignal): Promise<ExportResult> {
     const { catalog, sources, formats } = this.deps;
     const query = parseOrThrow(DatasetQuery, job.query);
     const resolved = resolveQuery(catalog, query);
@@ -181,6 +198,7 @@ export class ExportWorker {
     }
     progress.rows = files.reduce((n, f) => n + f.rows, 0);
     const manifest = files.length > 1 ? await this.#writeManifest(job, target.base, files, signal) : null;
+    if (manifest) progress.stored.push(manifest.objectKey);
     const finishedAt = new Date();
     return {
       files,
@@ -200,7 +218,7 @@ export class ExportWorker {
     fileName: string,
     contentType: string,
     bytes: AsyncIterable<Uint8Array>,
-    progress: { bytes: number },
+    progress: { bytes: number; stored: string[] },
     signal: AbortSignal,
     onStored: (n: number) => void = () => {},
   ): Promise<Omit<ExportFile, 'rows'>> {
@@ -210,6 +228,7 @@ export class ExportWorker {
       onStored(c.byteLength);
     });
     const ref = await this.deps.store.put(`${job.id}/${fileName}`, counted, { contentType, signal });
+    progress.stored.push(ref.key);
     return { objectKey: ref.key, fileName, contentType, bytes: ref.size, sha256: ref.sha256 };
   }
 
@@ -220,7 +239,7 @@ export class ExportWorker {
     format: FormatWriter,
     query: ResolvedQuery,
     target: { base: string; suffix: string; contentType: string },
-    progress: { rows: number; bytes: number },
+    progress: { rows: number; bytes: number; stored: string[] },
     signal: AbortSignal,
   ): Promise<ExportFile[]> {
     const rows = await source.open(query, { signal });

@@ -258,6 +258,19 @@ export class SqliteJobStore implements JobStore {
       .run(now, now, id, owner);
   }
 
+  async cancelExport(id: string, reason: string, events: NewEvent[]): Promise<boolean> {
+    const now = this.#now();
+    return this.#tx((): boolean => {
+      const info = this.#sql(
+        `UPDATE exports SET state = 'failed', error = ?, updated_at = ?, lease_owner = NULL, lease_until = NULL
+         WHERE id = ? AND state IN ('queued', 'running')`,
+      ).run(reason, now, id);
+      if (info.changes !== 1) return false;
+      this.#insertEvents(events);
+      return true;
+    });
+  }
+
   // ------------------------------------------------------------ endpoints
 
   async ensureImplicitEndpoint(accountId: number, url: string, scheme: SigningScheme, createSecret: () => string | null): Promise<Endpoint> {

@@ -232,6 +232,22 @@ export function describeJobStoreConformance(options: JobStoreConformanceOptions)
       }
     });
 
+    it('cancels a queued or running export once, taking the lease from its worker', () =>
+      withStore(async (store) => {
+        const { id } = await store.registerApiKey('k');
+        const queued = await store.enqueueExport(sampleExport(id), []);
+        expect(await store.cancelExport(queued.id, 'cancelled by request', [event(id, 'export.failed', queued.id)])).toBe(true);
+        expect(await store.getExport(queued.id)).toMatchObject({ state: 'failed', error: 'cancelled by request' });
+        expect(await store.cancelExport(queued.id, 'again', [])).toBe(false);
+        expect(await store.claimExport('w', 10_000)).toBeNull();
+        const running = await store.enqueueExport(sampleExport(id), []);
+        await store.claimExport('w', 10_000);
+        expect(await store.cancelExport(running.id, 'cancelled by request', [])).toBe(true);
+        expect(await store.heartbeatExport(running.id, 'w', 10_000, { rows: 1, bytes: 1 })).toBe(false);
+        expect(await store.completeExport(running.id, 'w', sampleResult(), [], [])).toBe(false);
+        expect((await store.listEvents(id, { limit: 10, type: 'export.failed' })).length).toBe(1);
+      }));
+
     it('records downloads', () =>
       withStore(async (store) => {
         const { id } = await store.registerApiKey('k');
