@@ -9,6 +9,7 @@ import { csvFormat } from '@ferry/format-csv';
 import { jsonlFormat } from '@ferry/format-jsonl';
 import { describeNativeExport, exportTableSql, sqlString } from '@ferry/testing';
 import { DuckDBSource } from './source.js';
+import { DuckDBSourceOptions } from './options.js';
 
 const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, dataDir: tmpdir() };
 let dir: string;
@@ -27,7 +28,7 @@ describeNativeExport('duckdb', {
       conn.closeSync();
       instance.closeSync();
     }
-    return { source: await DuckDBSource.create({ path: ':memory:', batchRows: 4, threads: 2 }, { dataDir: dir }), relation: { file } };
+    return { source: await DuckDBSource.create(DuckDBSourceOptions.parse({ batchRows: 4, threads: 2 }), { dataDir: dir }), relation: { file } };
   },
   teardown: () => rm(dir, { recursive: true, force: true }),
 });

@@ -5,11 +5,15 @@ export const DuckDBSourceOptions = z.strictObject({
   path: z.string().min(1).default(':memory:'),
   /** Worker threads for DuckDB; DuckDB's default is one per core. */
   threads: z.int().min(1).max(1024).optional(),
-  /** DuckDB's memory_limit, e.g. `2GB` or `512MiB`. */
+  /**
+   * DuckDB's memory_limit, e.g. `2GB` or `512MiB`. The default keeps an export worker's memory
+   * bounded (DuckDB's own default is 80% of the machine); sorts and aggregations beyond it spill to
+   * `<dataDir>/duckdb-tmp`.
+   */
   memoryLimit: z
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 2GB or 512MiB')
-    .optional(),
+    .default('256MB'),
   /** Open a database file read-only, so other processes may read it at the same time. */
   readOnly: z.boolean().optional(),
   /** Rows per Arrow batch when the caller does not ask for a size. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describeQuerySuite, sqlString, suiteTableSql } from '@ferry/testing';
 import { DuckDBSource } from './source.js';
+import { DuckDBSourceOptions } from './options.js';
 
 let dir: string;
 
@@ -28,4 +29,4 @@ describeQuerySuite('duckdb over a Parquet file', {
   },
 });
 
-const DuckDBSourceDefaults = { path: ':memory:', batchRows: 7, threads: 2 } as const;
+const DuckDBSourceDefaults = DuckDBSourceOptions.parse({ batchRows: 7, threads: 2 });

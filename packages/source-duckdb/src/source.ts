@@ -46,7 +46,8 @@ export class DuckDBSource implements QuerySource {
     // which is what Ferry wants anyway.
     const config: Record<string, string> = {};
     if (options.threads !== undefined) config['threads'] = String(options.threads);
-    if (options.memoryLimit !== undefined) config['memory_limit'] = options.memoryLimit;
+    config['memory_limit'] = options.memoryLimit;
+    config['temp_directory'] = resolve(ctx.dataDir, 'duckdb-tmp');
     if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     try {
       return new DuckDBSource(await DuckDBInstance.create(path, config), options.batchRows);

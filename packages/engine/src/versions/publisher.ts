@@ -133,7 +133,7 @@ export class VersionPublisher {
     // publish the missing rows as deletes.
     const catalog = createCatalog([{ ...dataset, limits: { maxRows: maxRows + 1 } }]);
     const scopes = dataset.columns.filter((c) => c.exportable).map((c) => ({ column: c.name }));
-    const resolved = resolveQuery(catalog, { from: dataset.key, scopes, limit: maxRows + 1 });
+    const resolved = resolveQuery(catalog, { from: dataset.key, scopes, orderBy: null, limit: maxRows + 1 });
     const rows = await source.open(resolved, { signal });
     let count = 0;
     const counted = async function* (batches: AsyncIterable<RecordBatch>): AsyncIterable<RecordBatch> {
