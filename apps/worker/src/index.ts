@@ -1,24 +1,16 @@
-import type { Catalog, FormatWriter, JobStore, Logger, Notifier, ObjectStore, QuerySource } from '@ferry/core';
+import type { Notifier } from '@ferry/core';
 import {
   DeliveryWorker,
   ExportWorker,
   RetentionSweeper,
   type RetentionOptions,
   type DeliveryWorkerOptions,
-  type DownloadLinks,
+  type ExportWorkerDeps,
   type ExportWorkerOptions,
 } from '@ferry/engine';
 
-export interface WorkerDeps {
-  jobs: JobStore;
-  catalog: Catalog;
-  sources: ReadonlyMap<string, QuerySource>;
-  formats: ReadonlyMap<string, FormatWriter>;
-  store: ObjectStore;
-  notifier: Notifier;
-  links: DownloadLinks;
-  logger: Logger;
-}
+/** What the export runner needs, plus the notifier for deliveries. */
+export type WorkerDeps = ExportWorkerDeps & { notifier: Notifier };
 
 export interface Workers {
   exports: ExportWorker;
