@@ -25,7 +25,7 @@ export function table(title: string, rows: Row[], higherIsBetter: 'rate' | 'time
         : (r.seconds / base.seconds).toFixed(2)
       : '';
     lines.push(
-      `| ${r.name}${r.baseline ? ' (limit)' : ''} | ${r.seconds.toFixed(2)} | ${Math.round(rate).toLocaleString('en-US')} | ${r.peakRssMb?.toFixed(0) ?? ''} | ${ratio} |`,
+      `| ${r.name.replaceAll('|', '\\|')}${r.baseline ? ' (limit)' : ''} | ${r.seconds.toFixed(2)} | ${Math.round(rate).toLocaleString('en-US')} | ${r.peakRssMb?.toFixed(0) ?? ''} | ${ratio} |`,
     );
   }
   return lines.join('\n');
