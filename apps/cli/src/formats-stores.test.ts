@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { arrowStreamToParquet, guardLoopbackOnly, type LoopbackGuard } from '@ferry/testing';
+import { duckdbRows, arrowStreamToParquet, guardLoopbackOnly, type LoopbackGuard } from '@ferry/testing';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverHarness } from '@ferry/store-s3/testing';
 import { TEST_SERVICE_ACCOUNT, startFakeGcsFor, type FakeGcs } from '@ferry/store-gcs/testing';
 import { rentalsPath } from '@ferry/sample-rentals';
@@ -27,15 +26,6 @@ let s3: S3rverHarness;
 let gcs: FakeGcs;
 let guard: LoopbackGuard;
 
-async function duck(sql: string): Promise<unknown[][]> {
-  const db = await DuckDBInstance.create(':memory:');
-  const conn = await db.connect();
-  try {
-    return (await conn.runAndReadAll(sql)).getRows();
-  } finally {
-    conn.closeSync();
-  }
-}
 
 function ferryWith(store: { use: string; options?: Record<string, unknown> }, name: string) {
   return startFerry(
@@ -131,7 +121,7 @@ describe('formats, compression and retention through the API', () => {
   afterAll(async () => ferry?.stop());
 
   it('writes Parquet and Arrow that read back equal to the same query in DuckDB', async () => {
-    const reference = await duck(
+    const reference = await duckdbRows(
       `SELECT msa, bed, date_trunc('quarter', as_of_week)::DATE AS q, median(asking_rent)::DOUBLE
        FROM read_parquet('${rentalsPath(dataDir)}') WHERE state IN ('WA', 'OR', 'CA')
        GROUP BY ALL ORDER BY 1, 2, 3 LIMIT 500`,
@@ -142,7 +132,7 @@ describe('formats, compression and retention through the API', () => {
       const file = join(dataDir, status.download.fileName);
       await writeFile(file, Buffer.from(await (await fetch(status.download.url)).arrayBuffer()));
       const parquet = format === 'parquet' ? file : await arrowStreamToParquet(file);
-      const rows = await duck(`SELECT * FROM read_parquet('${parquet}')`);
+      const rows = await duckdbRows(`SELECT * FROM read_parquet('${parquet}')`);
       expect(rows).toEqual(reference);
       expect(status.numberRows).toBe(reference.length);
       expect(status.encodedBy).toBe('ferry');
@@ -187,9 +177,9 @@ describe('formats, compression and retention through the API', () => {
       expect(manifest.files[i]).toEqual({ name: f.fileName, rows: f.rows, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
       const file = join(dataDir, f.fileName);
       await writeFile(file, bytes);
-      all.push(...(await duck(`SELECT * FROM read_csv('${file}', header = true, columns = {'property_id': 'BIGINT', 'street_address': 'VARCHAR', 'as_of_week': 'DATE', 'asking_rent': 'INTEGER'})`)));
+      all.push(...(await duckdbRows(`SELECT * FROM read_csv('${file}', header = true, columns = {'property_id': 'BIGINT', 'street_address': 'VARCHAR', 'as_of_week': 'DATE', 'asking_rent': 'INTEGER'})`)));
     }
-    const direct = await duck(
+    const direct = await duckdbRows(
       `SELECT property_id, street_address, as_of_week, asking_rent FROM read_parquet('${rentalsPath(dataDir)}') WHERE msa = 'Seattle, WA'
        ORDER BY 1, 2, 3, 4 LIMIT 25000`,
     );

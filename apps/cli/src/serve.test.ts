@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { WebhookPayload } from '@ferry/core';
 import { hashApiKey } from '@ferry/engine';
 import { rentalsPath } from '@ferry/sample-rentals';
 import { startFerry, type FerryRuntime } from './runtime.js';
 import { defineConfig } from './config.js';
-import { startSeedReceivers, waitFor, type SeedReceivers } from '@ferry/testing';
+import { duckdbRows, startSeedReceivers, waitFor, type SeedReceivers } from '@ferry/testing';
 
 const API_KEY = 'your-api-key';
 const SEED_QUERY = {
@@ -42,15 +41,6 @@ async function get(path: string, key: string | null = API_KEY): Promise<{ status
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-async function duckRows(sql: string): Promise<unknown[][]> {
-  const db = await DuckDBInstance.create(':memory:');
-  const conn = await db.connect();
-  try {
-    return (await conn.runAndReadAll(sql)).getRows();
-  } finally {
-    conn.closeSync();
-  }
-}
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ferry-serve-'));
@@ -99,10 +89,10 @@ describe('the seed round trip on a real server', () => {
     const file = join(dataDir, 'downloaded.csv');
     await writeFile(file, csv);
 
-    const ours = await duckRows(
+    const ours = await duckdbRows(
       `SELECT street_address, avg_asking_rent FROM read_csv('${file}', header = true, columns = {'street_address': 'VARCHAR', 'avg_asking_rent': 'DOUBLE'})`,
     );
-    const direct = await duckRows(
+    const direct = await duckdbRows(
       `SELECT street_address, avg(asking_rent) FROM read_parquet('${rentalsPath(dataDir)}')
        WHERE msa = 'Seattle, WA' AND bed IN (1, 2, 3) GROUP BY street_address ORDER BY street_address LIMIT 10000`,
     );
@@ -207,7 +197,7 @@ describe('request validation', () => {
       return s.json.state === 'completed' || s.json.state === 'failed' ? s.json : undefined;
     });
     expect(done).toMatchObject({ state: 'completed', numberRows: 0 });
-    expect((await duckRows(`SELECT count(*)::INT FROM read_parquet('${rentalsPath(dataDir)}')`))[0]![0]).toBeGreaterThan(900_000);
+    expect((await duckdbRows(`SELECT count(*)::INT FROM read_parquet('${rentalsPath(dataDir)}')`))[0]![0]).toBeGreaterThan(900_000);
   });
 });
 

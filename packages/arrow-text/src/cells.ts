@@ -1,3 +1,5 @@
+import type { Data } from 'apache-arrow';
+
 /**
  * A column of encoded cells: all cell bytes back to back in one growable buffer, plus the end offset
  * of every cell. Encoders fill one column at a time in a tight loop; `stitchRows` then interleaves
@@ -155,4 +157,25 @@ export function stitchRows(columns: readonly CellColumn[], prefixes: readonly Ui
     }
   }
   return Buffer.from(ab);
+}
+
+/**
+ * One batch as text rows: each column's cells are encoded by `encodeColumn` (column-wise, into its
+ * CellColumn), then stitched into rows with the given per-column prefixes and row suffix.
+ */
+export function encodeRows(
+  children: readonly Data[],
+  columns: readonly CellColumn[],
+  encodeColumn: (data: Data, col: CellColumn) => void,
+  prefixes: readonly Uint8Array[],
+  suffix: Uint8Array,
+  rows: number,
+): Buffer {
+  if (children.length !== columns.length) throw new Error(`batch has ${children.length} columns, the schema ${columns.length}`);
+  for (let c = 0; c < children.length; c++) {
+    const col = columns[c]!;
+    col.reset(rows);
+    encodeColumn(children[c]!, col);
+  }
+  return stitchRows(columns, prefixes, suffix, rows);
 }

@@ -3,7 +3,7 @@
  * text formats (CSV, JSONL) so that dates, timestamps, decimals and 64-bit integers are spelled the
  * same way everywhere, exactly and fast.
  */
-export { CellColumn, stitchRows } from './cells.js';
+export { CellColumn, encodeRows, stitchRows } from './cells.js';
 export {
   writeUnsigned,
   writeSafeInt,

@@ -1,5 +1,5 @@
 import type { Data, RecordBatch, Schema } from 'apache-arrow';
-import { BARE_NON_FINITE, CellColumn, DictionaryEncoder, type ScalarStyle, encodeScalarColumn, fallbackTexts, isDictionary, stitchRows, utf8Cells } from '@ferry/arrow-text';
+import { BARE_NON_FINITE, CellColumn, DictionaryEncoder, type ScalarStyle, encodeScalarColumn, fallbackTexts, isDictionary, encodeRows, utf8Cells } from '@ferry/arrow-text';
 import { csvField, requoteCells, writeTextCells, writeUtf8Cells } from './cells.js';
 import type { CsvOptions } from './options.js';
 
@@ -50,17 +50,10 @@ export class CsvBatchEncoder {
   /** All rows of one batch as one Buffer. */
   encode(batch: RecordBatch): Buffer {
     const rows = batch.numRows;
-    const children = batch.data.children;
-    if (children.length !== this.#columns.length) {
-      throw new Error(`batch has ${children.length} columns, the schema ${this.#columns.length}`);
-    }
-    for (let c = 0; c < children.length; c++) {
-      const col = this.#columns[c]!;
-      col.reset(rows);
-      this.#encodeColumn(children[c]!, col);
-    }
-    return stitchRows(this.#columns, this.#prefixes, LF, rows);
+    return encodeRows(batch.data.children, this.#columns, this.#encode, this.#prefixes, LF, rows);
   }
+
+  readonly #encode = (data: Data, col: CellColumn): void => this.#encodeColumn(data, col);
 
   #encodeColumn(data: Data, col: CellColumn): void {
     if (isDictionary(data)) {

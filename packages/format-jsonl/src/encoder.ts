@@ -1,5 +1,5 @@
 import type { Data, RecordBatch, Schema } from 'apache-arrow';
-import { CellColumn, DictionaryEncoder, QUOTED_NON_FINITE, type ScalarStyle, encodeScalarColumn, fallbackTexts, isDictionary, jsonString, stitchRows, utf8Cells } from '@ferry/arrow-text';
+import { CellColumn, DictionaryEncoder, QUOTED_NON_FINITE, type ScalarStyle, encodeScalarColumn, fallbackTexts, isDictionary, jsonString, encodeRows, utf8Cells } from '@ferry/arrow-text';
 import { writeJsonStrings } from './strings.js';
 
 const NULL = Uint8Array.of(110, 117, 108, 108);
@@ -28,17 +28,10 @@ export class JsonlBatchEncoder {
     const rows = batch.numRows;
     // A schema without columns still has rows: each one is `{}`.
     if (this.#emptyRow) return Buffer.from('{}\n'.repeat(rows));
-    const children = batch.data.children;
-    if (children.length !== this.#columns.length) {
-      throw new Error(`batch has ${children.length} columns, the schema ${this.#columns.length}`);
-    }
-    for (let c = 0; c < children.length; c++) {
-      const col = this.#columns[c]!;
-      col.reset(rows);
-      this.#encodeColumn(children[c]!, col);
-    }
-    return stitchRows(this.#columns, this.#prefixes, ROW_END, rows);
+    return encodeRows(batch.data.children, this.#columns, this.#encode, this.#prefixes, ROW_END, rows);
   }
+
+  readonly #encode = (data: Data, col: CellColumn): void => this.#encodeColumn(data, col);
 
   #encodeColumn(data: Data, col: CellColumn): void {
     if (isDictionary(data)) {

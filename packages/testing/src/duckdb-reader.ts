@@ -89,3 +89,14 @@ export class DuckDbReader {
     return reader.getRows() as Comparable[][];
   }
 }
+
+/** Run one query in a throwaway in-memory DuckDB: the independent reader for files our tests produce. */
+export async function duckdbRows(sql: string): Promise<unknown[][]> {
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    return (await conn.runAndReadAll(sql)).getRows();
+  } finally {
+    conn.closeSync();
+  }
+}

@@ -85,18 +85,23 @@ async function registered(store: JobStore, accountId: number, events: string[]):
   });
 }
 
+/** Runs a test body against a store opened on a fresh location, and closes it afterwards. */
+export function storeRunner(options: Pick<JobStoreConformanceOptions, 'open' | 'newLocation'>) {
+  return async (fn: (store: JobStore, location: string) => Promise<void>): Promise<void> => {
+    const location = await options.newLocation();
+    const store = await options.open(location);
+    try {
+      await fn(store, location);
+    } finally {
+      await store.close();
+    }
+  };
+}
+
 /** The contract every JobStore meets: durable, lease-based, and transactional where it says so. */
 export function describeJobStoreConformance(options: JobStoreConformanceOptions): void {
   describe(`jobs conformance: ${options.name}`, () => {
-    const withStore = async (fn: (store: JobStore, location: string) => Promise<void>) => {
-      const location = await options.newLocation();
-      const store = await options.open(location);
-      try {
-        await fn(store, location);
-      } finally {
-        await store.close();
-      }
-    };
+    const withStore = storeRunner(options);
 
     it('registers API keys idempotently and finds accounts by key hash', () =>
       withStore(async (store) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { JobStore, NewDatasetVersion, NewEvent, NewSchedule } from '@ferry/core';
-import type { JobStoreConformanceOptions } from './jobs-conformance.js';
+import { storeRunner, type JobStoreConformanceOptions } from './jobs-conformance.js';
 
 function version(n: number, cursor: string, previousCursor: string | null, datasetKey = 'fees'): NewDatasetVersion {
   return {
@@ -44,15 +44,7 @@ function schedule(overrides: Partial<NewSchedule> = {}): NewSchedule {
  */
 export function describeVersionStoreConformance(options: Pick<JobStoreConformanceOptions, 'name' | 'open' | 'newLocation'>): void {
   describe(`jobs conformance (versions and schedules): ${options.name}`, () => {
-    const withStore = async (fn: (store: JobStore, location: string) => Promise<void>) => {
-      const location = await options.newLocation();
-      const store = await options.open(location);
-      try {
-        await fn(store, location);
-      } finally {
-        await store.close();
-      }
-    };
+    const withStore = storeRunner(options);
 
     it('records a version with one event per account, fanned out to subscribed endpoints in the same transaction', () =>
       withStore(async (store) => {
