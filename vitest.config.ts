@@ -8,5 +8,7 @@ export default defineConfig({
     // Tests share one machine's PostgreSQL and ports; files run in parallel, tests inside a file in order.
     pool: 'forks',
     maxWorkers: 2,
+    // Under CI a JSON report as well, so .ci/run can print a plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: 'tmp/vitest-report.json' }]] : ['default'],
   },
 });

@@ -20,7 +20,7 @@ import {
 } from '@ferry/core';
 import { DownloadLinks, DownloadService, ExportService, WebhookService, generateApiKey, hashApiKey } from '@ferry/engine';
 import { checkVersionSchedules, type DeliveryWorkerOptions, type ExportWorkerOptions, type SchedulerOptions } from '@ferry/engine';
-import { buildServer } from '@ferry/server';
+import { buildServer, logSerializers } from '@ferry/server';
 import { createWorkers, type Workers } from '@ferry/worker';
 import { ensureRentalsDataset, rentalsDataset } from '@ferry/sample-rentals';
 import { builtInPlugins } from './plugins.js';
@@ -55,7 +55,7 @@ const DAY_MS = 86_400_000;
 /** The composition root for `ferry serve`: plugins, catalog, API and workers in one process. */
 export async function startFerry(config: FerryConfig, apiKey?: string, overrides: RuntimeOverrides = {}): Promise<FerryRuntime> {
   await mkdir(config.dataDir, { recursive: true });
-  const logger = pino({ level: config.logLevel, redact: ['req.headers["x-api-key"]', 'req.headers.authorization'] });
+  const logger = pino({ level: config.logLevel, serializers: logSerializers });
   const di = await createContainer(config, logger, overrides);
   const jobs = di.resolve<JobStore>(TOKENS.Jobs);
   const catalog = di.resolve<Catalog>(TOKENS.Catalog);
