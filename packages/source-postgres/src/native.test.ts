@@ -15,6 +15,7 @@ describePostgres('postgres', service, (server) => {
   let drop: () => Promise<void>;
   describeNativeExport('postgres', {
     writers,
+    pushesDownDoubles: true,
     async setup() {
       const created = await withSchema(server, 'ferry_native');
       drop = created.drop;

@@ -7,9 +7,9 @@ import { Session } from './session.js';
 /**
  * Pushdown: `COPY (...) TO STDOUT` writes the file in the server, and the bytes must equal what
  * the Arrow path (this source's `open` + the default format writers) produces. Each output column
- * is wrapped in an expression that prints it as that path would (see README, "Pushdown"); queries
- * with a column that cannot match byte for byte (float4/float8: PostgreSQL's shortest text switches
- * to exponent form at other magnitudes than JavaScript's) get null, and the engine uses `open`.
+ * is wrapped in an expression that prints it as that path would (see README, "Pushdown"; float8
+ * is re-laid-out from PostgreSQL's shortest text into JavaScript's notation); queries with a
+ * column that cannot match byte for byte (float4) get null, and the engine uses `open`.
  *
  * COPY takes no bind parameters, so values travel as transaction-local settings: one
  * `set_config('ferry.pN', $1[N], true)` per value, bound; the query reads them back with
@@ -24,12 +24,41 @@ const BOOL_TEXT: Fragment = (c) => `CASE WHEN ${c} THEN 'true' WHEN NOT ${c} THE
 const TIMESTAMP_TEXT: Fragment = (c) => `replace(CAST(${c} AS text), ' ', 'T')`;
 const TIMESTAMPTZ_TEXT: Fragment = (c) => `replace(CAST(${c} AT TIME ZONE 'UTC' AS text), ' ', 'T') || 'Z'`;
 
+/**
+ * A float8 as JavaScript's Number#toString prints it. Both PostgreSQL (Ryu) and V8 print the
+ * shortest digits that round-trip, so only the notation differs: PostgreSQL switches to exponent
+ * form below 1e-4 and from 1e15, JavaScript below 1e-6 and from 1e21, and writes `e+17` where
+ * PostgreSQL writes `e+17` too but pads `e-05`. The digits and decimal exponent are taken from
+ * PostgreSQL's own text and laid out the JavaScript way.
+ */
+const FLOAT8_JS_TEXT: Fragment = (c) => {
+  const t = `CAST(${c} AS text)`;
+  const digits = `replace(replace(split_part(${t}, 'e', 1), '-', ''), '.', '')`;
+  const k = `length(${digits})`;
+  // n: the position of the decimal point relative to the first digit (value = 0.d1d2... x 10^n).
+  const n = `(CAST(nullif(split_part(${t}, 'e', 2), '') AS integer) + 1)`;
+  const sign = `CASE WHEN starts_with(${t}, '-') THEN '-' ELSE '' END`;
+  const fixed = `CASE WHEN ${n} >= ${k} THEN ${digits} || repeat('0', ${n} - ${k})
+    WHEN ${n} > 0 THEN left(${digits}, ${n}) || '.' || substr(${digits}, ${n} + 1)
+    ELSE '0.' || repeat('0', -${n}) || ${digits} END`;
+  const exponent = `left(${digits}, 1) || CASE WHEN ${k} > 1 THEN '.' || substr(${digits}, 2) ELSE '' END
+    || 'e' || CASE WHEN ${n} - 1 >= 0 THEN '+' ELSE '-' END || CAST(abs(${n} - 1) AS text)`;
+  return `CASE WHEN position('e' in ${t}) = 0 THEN ${t}
+    WHEN ${n} > -6 AND ${n} <= 21 THEN ${sign} || ${fixed}
+    ELSE ${sign} || ${exponent} END`;
+};
+
+/** In JSON, the Arrow path writes the non-finite values as strings. */
+const FLOAT8_JSON: Fragment = (c) =>
+  `CASE WHEN CAST(${c} AS text) IN ('NaN', 'Infinity', '-Infinity') THEN '"' || CAST(${c} AS text) || '"' ELSE ${FLOAT8_JS_TEXT(c)} END`;
+
 /** Types the Arrow path turns into something other than their PostgreSQL text, or cannot match. */
 function csvFragment(field: PgField): Fragment | null {
   switch (field.dataTypeID) {
     case OID.float4:
-    case OID.float8:
       return null;
+    case OID.float8:
+      return FLOAT8_JS_TEXT;
     case OID.bool:
       return BOOL_TEXT;
     case OID.timestamp:
@@ -49,8 +78,9 @@ const quoted = (text: Fragment): Fragment => (c) => `'"' || ${text(c)} || '"'`;
 function jsonFragment(field: PgField): Fragment | null {
   switch (field.dataTypeID) {
     case OID.float4:
-    case OID.float8:
       return null;
+    case OID.float8:
+      return FLOAT8_JSON;
     case OID.int2:
     case OID.int4:
     case OID.int8:
