@@ -31,6 +31,7 @@ function ferryWith(store: { use: string; options?: Record<string, unknown> }, na
   return startFerry(
     defineConfig({
       dataDir,
+      sources: { default: { use: 'duckdb', options: { pushdown: true } } },
       server: { port: 0 },
       logLevel: 'silent',
       jobs: { use: 'sqlite', options: { file: `${name}.db` } },

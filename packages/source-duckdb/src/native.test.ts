@@ -10,6 +10,8 @@ import { jsonlFormat } from '@ferry/format-jsonl';
 import { describeNativeExport, exportTableSql, sqlString } from '@ferry/testing';
 import { DuckDBSource } from './source.js';
 import { DuckDBSourceOptions } from './options.js';
+import { it, expect } from 'vitest';
+import { createCatalog, resolveQuery, DatasetDefinition } from '@ferry/core';
 
 const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, dataDir: tmpdir() };
 let dir: string;
@@ -28,7 +30,18 @@ describeNativeExport('duckdb', {
       conn.closeSync();
       instance.closeSync();
     }
-    return { source: await DuckDBSource.create(DuckDBSourceOptions.parse({ batchRows: 4, threads: 2 }), { dataDir: dir }), relation: { file } };
+    return { source: await DuckDBSource.create(DuckDBSourceOptions.parse({ batchRows: 4, threads: 2, pushdown: true }), { dataDir: dir }), relation: { file } };
   },
   teardown: () => rm(dir, { recursive: true, force: true }),
+});
+
+it('leaves pushdown off unless asked (the Arrow path measured as fast, with less memory)', async () => {
+  const source = await DuckDBSource.create(DuckDBSourceOptions.parse({}), { dataDir: tmpdir() });
+  try {
+    const dataset = DatasetDefinition.parse({ key: 't', relation: { sql: 'SELECT 1 AS x' }, columns: [{ name: 'x', type: 'integer', role: 'dimension' }] });
+    const query = resolveQuery(createCatalog([dataset]), { scopes: [{ column: 'x' }] });
+    expect(await source.exportNative(query, 'csv', { signal: new AbortController().signal })).toBeNull();
+  } finally {
+    await source.close();
+  }
 });

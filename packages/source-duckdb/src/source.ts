@@ -34,9 +34,12 @@ export class DuckDBSource implements QuerySource {
   readonly #connections = new Set<DuckDBConnection>();
   #closed = false;
 
-  private constructor(instance: DuckDBInstance, defaultBatchRows: number) {
+  readonly #pushdown: boolean;
+
+  private constructor(instance: DuckDBInstance, defaultBatchRows: number, pushdown: boolean) {
     this.#instance = instance;
     this.#defaultBatchRows = defaultBatchRows;
+    this.#pushdown = pushdown;
   }
 
   static async create(options: DuckDBSourceOptions, ctx: Pick<PluginContext, 'dataDir'>): Promise<DuckDBSource> {
@@ -50,7 +53,7 @@ export class DuckDBSource implements QuerySource {
     config['temp_directory'] = resolve(ctx.dataDir, 'duckdb-tmp');
     if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     try {
-      return new DuckDBSource(await DuckDBInstance.create(path, config), options.batchRows);
+      return new DuckDBSource(await DuckDBInstance.create(path, config), options.batchRows, options.pushdown);
     } catch (err) {
       throw new FerryError('INVALID_CONFIG', `cannot open DuckDB database: ${err instanceof Error ? err.message : String(err)}`, {
         plugin: PLUGIN,
@@ -107,6 +110,7 @@ export class DuckDBSource implements QuerySource {
     const { signal } = opts;
     if (this.#closed) throw new FerryError('INTERNAL', 'the DuckDB source is closed', { plugin: PLUGIN });
     if (signal.aborted) throw aborted(signal);
+    if (!this.#pushdown) return null;
     const connection = await this.#instance.connect();
     this.#connections.add(connection);
     const onAbort = (): void => connection.interrupt();

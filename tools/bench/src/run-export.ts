@@ -38,7 +38,7 @@ const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-run-'));
 const ctx = { logger: silentLogger, dataDir: dir };
 const source: QuerySource =
   spec.source === 'duckdb'
-    ? await duckdbSource.create(duckdbSource.options.parse({}), ctx)
+    ? await duckdbSource.create(duckdbSource.options.parse({ pushdown: spec.pushdown }), ctx)
     : await postgresSource.create(postgresSource.options.parse({ host: PG.host, port: PG.port, user: PG.user, database: PG.database }), ctx);
 const dataset = DatasetDefinition.parse({
   key: 'rentals',
