@@ -8,31 +8,22 @@ import {
   type Catalog,
   type DatasetDefinition,
   type DatasetVersion,
-  type FormatWriter,
-  type JobStore,
-  type Logger,
-  type ObjectStore,
-  type QuerySource,
   type SnapshotEngine,
 } from '@ferry/core';
 import { Scratch, fileBody } from './files.js';
+import type { ExportWorkerDeps } from '../export-worker.js';
 import { versionEvent } from './version-view.js';
 
-export interface VersionDeps {
-  jobs: JobStore;
-  catalog: Catalog;
-  sources: ReadonlyMap<string, QuerySource>;
-  formats: ReadonlyMap<string, FormatWriter>;
-  store: ObjectStore;
+/** What the export runner reads from (no download links), plus the snapshot engine. */
+export type VersionDeps = Omit<ExportWorkerDeps, 'links'> & {
   snapshots: SnapshotEngine;
-  logger: Logger;
   /** Base of the URLs in events (`server.publicUrl`), read at publish time. */
   publicUrl: () => string;
   /** Scratch space for snapshot files; default the OS temp dir. */
   tmpDir?: string;
   /** Called after a version is recorded, so an in-process delivery worker sends its events at once. */
   onPublished?: () => void;
-}
+};
 
 const PARQUET = 'application/vnd.apache.parquet';
 
