@@ -23,6 +23,6 @@ export const DuckDBSourceOptions = z.strictObject({
    */
   pushdown: z.boolean().default(false),
   /** Rows per Arrow batch when the caller does not ask for a size. */
-  batchRows: z.int().min(1).max(1_048_576).default(65_536),
+  batchRows: z.int().min(1).max(1_048_576).default(16384),
 });
 export type DuckDBSourceOptions = z.output<typeof DuckDBSourceOptions>;

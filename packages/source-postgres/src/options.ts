@@ -18,7 +18,7 @@ export const PostgresSourceOptions = z
     /** Server-side statement_timeout for every query, in milliseconds (none by default). */
     statementTimeoutMs: z.int().min(1).optional(),
     /** Rows fetched per cursor round trip and per Arrow batch. */
-    batchRows: z.int().min(1).max(1_048_576).default(65_536),
+    batchRows: z.int().min(1).max(1_048_576).default(8192),
     /** TLS: `true` to require it with the system CAs, or node-postgres' TLS settings. */
     ssl: z
       .union([
