@@ -28,8 +28,34 @@ function timedShell(command: string): number {
 
 type FerryRun = { seconds: number; rows: number; bytes: number; peakRssMb: number; encodedBy: string };
 
-function ferry(source: 'duckdb' | 'postgres', parquet: string, format: string, compression: string, pushdown: boolean): FerryRun {
-  return child<FerryRun>('./run-export.ts', [JSON.stringify({ source, parquet, format, compression, pushdown, level: LEVEL })]);
+function ferry(source: 'duckdb' | 'postgres', parquet: string, format: string, compression: string, pushdown: boolean, limit?: number): FerryRun {
+  return child<FerryRun>('./run-export.ts', [JSON.stringify({ source, parquet, format, compression, pushdown, level: LEVEL, limit })]);
+}
+
+/** Peak RSS of the same exports at growing sizes: flat memory means it does not grow with rows. */
+export async function benchMemory(): Promise<string> {
+  const { parquet, rows } = await ensureBenchData();
+  const sizes = [rows / 10, rows / 2, rows];
+  const runs: Array<[string, 'duckdb' | 'postgres', string, string, boolean]> = [
+    ['PostgreSQL -> csv.gz, pushdown', 'postgres', 'csv', 'gzip', true],
+    ['PostgreSQL -> csv.gz, Arrow path', 'postgres', 'csv', 'gzip', false],
+    ['PostgreSQL -> parquet', 'postgres', 'parquet', 'none', false],
+    ['Parquet (DuckDB) -> csv.gz', 'duckdb', 'csv', 'gzip', false],
+    ['Parquet (DuckDB) -> jsonl.gz', 'duckdb', 'jsonl', 'gzip', false],
+    ['Parquet (DuckDB) -> parquet', 'duckdb', 'parquet', 'none', false],
+    ['Parquet (DuckDB) -> arrow', 'duckdb', 'arrow', 'none', false],
+  ];
+  const lines = [
+    `### Peak RSS (MB) by export size`,
+    '',
+    `| export | ${sizes.map((n) => `${n.toLocaleString('en-US')} rows`).join(' | ')} |`,
+    `| --- |${sizes.map(() => ' ---: |').join('')}`,
+  ];
+  for (const [name, source, format, compression, pushdown] of runs) {
+    const peaks = sizes.map((n) => ferry(source, parquet, format, compression, pushdown, n).peakRssMb.toFixed(0));
+    lines.push(`| ${name} | ${peaks.join(' | ')} |`);
+  }
+  return lines.join('\n');
 }
 
 const psqlCopy = (query: string) => `psql -h ${PG.host} -U ${PG.user} -d ${PG.database} -q -c "\\copy (${query}) to stdout with csv header"`;

@@ -4,13 +4,15 @@
  *
  *   npm run bench -- deliveries [count] [concurrency]
  *   npm run bench -- exports [rows]
+ *   npm run bench -- memory
  */
 import { benchDeliveries } from './deliveries.js';
-import { benchExports } from './exports.js';
+import { benchExports, benchMemory } from './exports.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<string>> = {
   deliveries: (args) => benchDeliveries(args[0] ? Number(args[0]) : undefined, args[1] ? Number(args[1]) : undefined),
   exports: (args) => benchExports(args[0] ? Number(args[0]) : undefined),
+  memory: () => benchMemory(),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -16,9 +16,10 @@ import { postgresSource } from '@ferry/source-postgres';
 import { csvFormat } from '@ferry/format-csv';
 import { jsonlFormat } from '@ferry/format-jsonl';
 import { parquetFormat } from '@ferry/format-parquet';
+import { arrowFormat } from '@ferry/format-arrow';
 import { PG, PG_TABLE } from './dataset.js';
 
-const spec = JSON.parse(process.argv[2]!) as { source: 'duckdb' | 'postgres'; parquet: string; format: ExportFormat; compression: Compression; pushdown: boolean; level: number };
+const spec = JSON.parse(process.argv[2]!) as { source: 'duckdb' | 'postgres'; parquet: string; format: ExportFormat; compression: Compression; pushdown: boolean; level: number; limit?: number };
 
 const COLUMNS = [
   ['property_id', 'bigint', 'dimension'],
@@ -50,6 +51,7 @@ const formats = new Map<string, FormatWriter>([
   ['csv', await csvFormat.create(csvFormat.options.parse({}), ctx)],
   ['jsonl', await jsonlFormat.create(jsonlFormat.options.parse({}), ctx)],
   ['parquet', await parquetFormat.create(parquetFormat.options.parse({}), ctx)],
+  ['arrow', await arrowFormat.create(arrowFormat.options.parse({}), ctx)],
 ]);
 const jobs = new SqliteJobStore({ file: join(dir, 'jobs.db') });
 const account = await jobs.registerApiKey('bench');
@@ -70,7 +72,7 @@ await jobs.enqueueExport(
     endpointId: endpoint.id,
     datasetKey: 'rentals',
     // The limits (psql, DuckDB COPY) read the table unordered; so does this export.
-    query: { scopes: COLUMNS.map(([column]) => ({ column })), orderBy: null },
+    query: { scopes: COLUMNS.map(([column]) => ({ column })), orderBy: null, ...(spec.limit ? { limit: spec.limit } : {}) },
     hmacSignature: '0'.repeat(64),
     requestedAt: new Date(),
     notifyOnFailure: false,
