@@ -11,5 +11,4 @@ export const TOKENS = {
   Formats: Symbol.for('ferry.Formats') as symbol & { __type?: ReadonlyMap<string, FormatWriter> },
   Catalog: Symbol.for('ferry.Catalog') as symbol & { __type?: Catalog },
   Logger: Symbol.for('ferry.Logger') as symbol & { __type?: Logger },
-  Settings: Symbol.for('ferry.Settings'),
 } as const;
