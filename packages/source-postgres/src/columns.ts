@@ -72,57 +72,49 @@ function unrepresentable(field: string, text: string, type: string): FerryError 
   });
 }
 
-/** Fixed-width numbers: one typed array per batch, parsed from text. */
+/**
+ * Fixed-width values: one typed array per batch, parsed from text. 64-bit values (int8,
+ * timestamps) go into a BigInt64Array, parsed as BigInt, so int8 beyond 2^53 stays exact.
+ */
+function typed<V extends number | bigint>(
+  name: string,
+  type: DataType,
+  allocate: (n: number) => { [index: number]: V },
+  parse: (text: string) => V | null,
+): ColumnPlan {
+  return {
+    field: new Field(name, type, true),
+    build(rows, col) {
+      const n = rows.length;
+      const values = allocate(n);
+      const validity = new Validity(n);
+      for (let r = 0; r < n; r++) {
+        const text = rows[r]![col];
+        if (text === null || text === undefined) {
+          validity.set(r, false);
+          continue;
+        }
+        const v = parse(text);
+        if (v === null) throw unrepresentable(name, text, String(type));
+        values[r] = v;
+        validity.set(r, true);
+      }
+      return makeData({ type, length: n, nullCount: validity.nullCount, nullBitmap: validity.bits, data: values } as never);
+    },
+  };
+}
+
 function fixed<T extends Int16 | Int32 | Float32 | Float64 | DateDay>(
   name: string,
   type: T,
   ArrayType: new (n: number) => Int16Array | Int32Array | Float32Array | Float64Array,
   parse: (text: string) => number | null,
 ): ColumnPlan {
-  return {
-    field: new Field(name, type, true),
-    build(rows, col) {
-      const n = rows.length;
-      const values = new ArrayType(n);
-      const validity = new Validity(n);
-      for (let r = 0; r < n; r++) {
-        const text = rows[r]![col];
-        if (text === null || text === undefined) {
-          validity.set(r, false);
-          continue;
-        }
-        const v = parse(text);
-        if (v === null) throw unrepresentable(name, text, String(type));
-        values[r] = v;
-        validity.set(r, true);
-      }
-      return makeData({ type: type as DataType, length: n, nullCount: validity.nullCount, nullBitmap: validity.bits, data: values } as never);
-    },
-  };
+  return typed<number>(name, type, (n) => new ArrayType(n), parse);
 }
 
-/** 64-bit values (int8, timestamps): BigInt from text, so int8 beyond 2^53 stays exact. */
 function wide(name: string, type: Int64 | TimestampMicrosecond, parse: (text: string) => bigint | null): ColumnPlan {
-  return {
-    field: new Field(name, type, true),
-    build(rows, col) {
-      const n = rows.length;
-      const values = new BigInt64Array(n);
-      const validity = new Validity(n);
-      for (let r = 0; r < n; r++) {
-        const text = rows[r]![col];
-        if (text === null || text === undefined) {
-          validity.set(r, false);
-          continue;
-        }
-        const v = parse(text);
-        if (v === null) throw unrepresentable(name, text, String(type));
-        values[r] = v;
-        validity.set(r, true);
-      }
-      return makeData({ type: type as DataType, length: n, nullCount: validity.nullCount, nullBitmap: validity.bits, data: values } as never);
-    },
-  };
+  return typed<bigint>(name, type, (n) => new BigInt64Array(n), parse);
 }
 
 function bool(name: string): ColumnPlan {
