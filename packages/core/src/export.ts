@@ -41,7 +41,7 @@ export type ExportState = z.infer<typeof ExportState>;
 export const WebhookPayload = z.strictObject({
   queryUUID: z.uuid(),
   name: z.string(),
-  format: ExportFormat,
+  format: z.string(),
   /** The dataset query exactly as submitted; `hmacSignature` is computed over `JSON.stringify(payload)`. */
   payload: z.unknown(),
   hmacSignature: z.string().regex(/^[0-9a-f]{64}$/),

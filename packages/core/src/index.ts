@@ -4,6 +4,7 @@ export * from './query.js';
 export * from './catalog.js';
 export * from './export.js';
 export * from './contracts.js';
+export * from './job-store.js';
 export * from './plugins.js';
 export * from './logger.js';
 export * from './tokens.js';

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { FerryError } from './errors.js';
 import { parseOrThrow } from './validate.js';
-import type { QuerySource, FormatWriter, ObjectStore, Notifier, JobStore } from './contracts.js';
+import type { QuerySource, FormatWriter, ObjectStore, Notifier } from './contracts.js';
+import type { JobStore } from './job-store.js';
 import type { Logger } from './logger.js';
 
 export type PluginKind = 'source' | 'format' | 'store' | 'notifier' | 'jobs';
@@ -28,6 +29,11 @@ export interface PluginDefinition<K extends PluginKind = PluginKind, S extends z
   readonly options: S;
   readonly capabilities: Readonly<Record<string, boolean>>;
   create(options: z.output<S>, ctx: PluginContext): PluginInstances[K] | Promise<PluginInstances[K]>;
+  /**
+   * For plugins with a schema of their own (job stores): bring it up to date without opening the
+   * plugin for work, and report the versions before and after (`ferry migrate`).
+   */
+  migrate?(options: z.output<S>, ctx: PluginContext): Promise<{ from: number; to: number }>;
 }
 
 export function definePlugin<K extends PluginKind, S extends z.ZodType>(def: PluginDefinition<K, S>): PluginDefinition<K, S> {
@@ -67,6 +73,17 @@ export class PluginRegistry {
     ctx: PluginContext,
     path: ReadonlyArray<string | number> = [kind],
   ): Promise<PluginInstances[K]> {
+    const { def, options } = this.#resolve(kind, slot, path);
+    return def.create(options, ctx);
+  }
+
+  /** Run a slot's schema migrations (see `PluginDefinition.migrate`); a plugin without any reports nothing to do. */
+  async migrate(kind: PluginKind, slot: PluginSlot, ctx: PluginContext, path: ReadonlyArray<string | number> = [kind]): Promise<{ from: number; to: number } | null> {
+    const { def, options } = this.#resolve(kind, slot, path);
+    return def.migrate ? def.migrate(options, ctx) : null;
+  }
+
+  #resolve<K extends PluginKind>(kind: K, slot: PluginSlot, path: ReadonlyArray<string | number>): { def: PluginDefinition<K>; options: unknown } {
     const def = this.get(kind, slot.use);
     if (!def) {
       throw new FerryError('PLUGIN_NOT_FOUND', `no ${kind} plugin named "${slot.use}" (known: ${this.names(kind).join(', ') || 'none'})`, {
@@ -78,6 +95,6 @@ export class PluginRegistry {
       code: 'INVALID_OPTIONS',
       plugin: `${kind}:${def.name}`,
     });
-    return def.create(options, ctx);
+    return { def, options };
   }
 }

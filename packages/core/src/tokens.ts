@@ -1,5 +1,6 @@
 import type { Catalog } from './catalog.js';
-import type { FormatWriter, JobStore, Notifier, ObjectStore, QuerySource } from './contracts.js';
+import type { FormatWriter, Notifier, ObjectStore, QuerySource } from './contracts.js';
+import type { JobStore } from './job-store.js';
 import type { Logger } from './logger.js';
 
 /** DI tokens for the composition roots (tsyringe lives in the apps only). */
