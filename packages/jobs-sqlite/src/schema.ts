@@ -145,4 +145,32 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX schedules_due ON schedules(next_run_at);
   CREATE INDEX schedules_account ON schedules(account_id, created_at);
   `,
+  // 3: the split job store (packages/core/src/job-store.ts). Accounts get a name; API keys get a
+  // public id to list and revoke them by, a display prefix, last use and revocation. SQLite cannot
+  // add a primary key to a table, so api_keys is rebuilt; a key stored before gets an id derived
+  // from its hash and an empty prefix (the key itself was never stored).
+  `
+  ALTER TABLE accounts ADD COLUMN name TEXT;
+  CREATE TABLE api_keys_v3 (
+    id            TEXT PRIMARY KEY,
+    key_hash      TEXT NOT NULL UNIQUE,
+    account_id    INTEGER NOT NULL REFERENCES accounts(id),
+    prefix        TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER,
+    revoked_at    INTEGER
+  );
+  INSERT INTO api_keys_v3 (id, key_hash, account_id, prefix, created_at)
+    SELECT 'key_' || substr(key_hash, 1, 16), key_hash, account_id, '', created_at FROM api_keys;
+  DROP TABLE api_keys;
+  ALTER TABLE api_keys_v3 RENAME TO api_keys;
+  CREATE INDEX api_keys_account ON api_keys(account_id, created_at);
+  -- Fair export claims count live leases and retake dead ones; listings page by account.
+  CREATE INDEX exports_lease ON exports(state, lease_until);
+  CREATE INDEX exports_account ON exports(account_id, requested_at);
+  -- Delivery claims count live leases per endpoint; settled deliveries hold no lease.
+  CREATE INDEX deliveries_leased ON deliveries(endpoint_id, lease_until) WHERE lease_until IS NOT NULL;
+  CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id, state);
+  CREATE INDEX events_created ON events(created_at);
+  `,
 ];
