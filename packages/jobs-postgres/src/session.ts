@@ -1,0 +1,137 @@
+import type pg from 'pg';
+import type { WorkKind } from '@ferry/core';
+import { toFerryError } from './connection.js';
+
+/** Anything that runs one statement: the pool outside a transaction, the transaction's client inside. */
+export interface Queryable {
+  query(text: string, values?: readonly unknown[]): Promise<pg.QueryResult>;
+}
+
+export type Row = Record<string, unknown>;
+
+/** `"name"`: the schema name is validated, and quoting keeps it exact (no case folding). */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Qualified table names in one schema. */
+export class Tables {
+  readonly accounts: string;
+  readonly apiKeys: string;
+  readonly settings: string;
+  readonly exports: string;
+  readonly downloads: string;
+  readonly endpoints: string;
+  readonly events: string;
+  readonly deliveries: string;
+  readonly attempts: string;
+  readonly versions: string;
+  readonly schedules: string;
+  readonly migrations: string;
+
+  constructor(readonly schema: string) {
+    const t = (name: string) => `${quoteIdent(schema)}.${name}`;
+    this.accounts = t('accounts');
+    this.apiKeys = t('api_keys');
+    this.settings = t('settings');
+    this.exports = t('exports');
+    this.downloads = t('downloads');
+    this.endpoints = t('endpoints');
+    this.events = t('events');
+    this.deliveries = t('deliveries');
+    this.attempts = t('delivery_attempts');
+    this.versions = t('dataset_versions');
+    this.schedules = t('schedules');
+    this.migrations = t('ferry_migrations');
+  }
+}
+
+/** The NOTIFY channel for new work of one kind in one schema (`:` cannot occur in a schema name). */
+export function workChannel(schema: string, kind: WorkKind): string {
+  return `${schema}:${kind}`;
+}
+
+/** What every part shares: where its tables are, the store's clock, what to keep out of errors. */
+export interface StoreEnv {
+  readonly tables: Tables;
+  readonly now: () => number;
+  readonly secrets: readonly string[];
+}
+
+/**
+ * How a part reaches the database. Outside a transaction `atomic` opens one of its own; inside
+ * `transaction(fn)` it runs on the same client, so the caller's transaction covers it.
+ */
+export class Session {
+  constructor(
+    readonly db: Queryable,
+    readonly env: StoreEnv,
+    readonly atomic: <T>(fn: (session: Session) => Promise<T>) => Promise<T>,
+  ) {}
+
+  get t(): Tables {
+    return this.env.tables;
+  }
+
+  now(): Date {
+    return new Date(this.env.now());
+  }
+
+  async run(sql: string, values: readonly unknown[] = []): Promise<pg.QueryResult> {
+    try {
+      return await this.db.query(sql, values);
+    } catch (err) {
+      throw toFerryError(err, this.env.secrets, 'a query');
+    }
+  }
+
+  async rows(sql: string, values: readonly unknown[] = []): Promise<Row[]> {
+    return (await this.run(sql, values)).rows as Row[];
+  }
+
+  async one(sql: string, values: readonly unknown[] = []): Promise<Row | null> {
+    return ((await this.run(sql, values)).rows[0] as Row | undefined) ?? null;
+  }
+
+  /** Rows the statement changed. */
+  async changed(sql: string, values: readonly unknown[] = []): Promise<number> {
+    return (await this.run(sql, values)).rowCount ?? 0;
+  }
+}
+
+/**
+ * BEGIN, `fn`, COMMIT; on a throw, ROLLBACK and rethrow the same error (the caller's own errors pass
+ * through untouched); the client always goes back to the pool, destroyed if it broke.
+ */
+export async function inTransaction<T>(pool: pg.Pool, secrets: readonly string[], fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw toFerryError(err, secrets, 'connecting');
+  }
+  let broken: Error | undefined;
+  const step = async (sql: string): Promise<void> => {
+    try {
+      await client.query(sql);
+    } catch (err) {
+      throw toFerryError(err, secrets, sql);
+    }
+  };
+  try {
+    await step('BEGIN');
+    const result = await fn(client);
+    await step('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      // The connection is unusable (it dropped mid-transaction): destroy it rather than reuse it.
+      broken = rollbackError instanceof Error ? rollbackError : new Error('ROLLBACK failed');
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

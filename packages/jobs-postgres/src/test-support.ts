@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PostgresJobStore, type PostgresJobStoreOptions } from './postgres-job-store.js';
+
+/** Test-only helpers: a unique schema per store under test, dropped afterwards. */
+
+/** The local test server (`POSTGRES` from @ferry/testing): only its URL is needed here. */
+export interface TestServer {
+  url: string;
+}
+
+export function newSchemaName(prefix = 'ferry_jobs_t'): string {
+  return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}
+
+export async function dropSchemas(server: TestServer, schemas: readonly string[]): Promise<void> {
+  if (schemas.length === 0) return;
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  try {
+    for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Opens stores on fresh schemas of the test server and remembers what to close and drop. */
+export class StoreFixture {
+  readonly schemas = new Set<string>();
+  readonly stores: PostgresJobStore[] = [];
+
+  constructor(readonly server: TestServer) {}
+
+  location(): string {
+    const schema = newSchemaName();
+    this.schemas.add(schema);
+    return schema;
+  }
+
+  async open(schema: string, options: Partial<PostgresJobStoreOptions> = {}): Promise<PostgresJobStore> {
+    this.schemas.add(schema);
+    const store = await PostgresJobStore.open({ connectionString: this.server.url, schema, poolSize: 4, ...options });
+    this.stores.push(store);
+    return store;
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all(this.stores.splice(0).map((s) => s.close()));
+    await dropSchemas(this.server, [...this.schemas]);
+    this.schemas.clear();
+  }
+}
