@@ -1,5 +1,19 @@
 export { describeStoreConformance, type StoreConformanceOptions } from './store-conformance.js';
-export { describeJobStoreConformance, sampleExport, type JobStoreConformanceOptions } from './jobs-conformance.js';
+export {
+  describeJobStoreConformance,
+  SAMPLE_QUERY,
+  sampleApiKey,
+  sampleAttempt,
+  sampleDelivery,
+  sampleEndpoint,
+  sampleEvent,
+  sampleExport,
+  sampleImplicitEndpoint,
+  sampleResult,
+  sampleSchedule,
+  sampleVersion,
+  type JobStoreConformanceOptions,
+} from './jobs-conformance.js';
 export { describeFormatConformance, STREAMING_BATCH_ROWS, type FormatConformanceOptions, type FormatTestKit } from './format-conformance.js';
 export { fixtureColumns, fixtureBatches, wideColumns, type FixtureColumn, type Comparable } from './fixture.js';
 export { DuckDbReader, duckdbRows, isTypedReader, sqlIdent, sqlString, type ReaderKind, type ReadColumn } from './duckdb-reader.js';
@@ -12,5 +26,4 @@ export { suiteDataset, suiteTableSql, SUITE_COLUMNS, SUITE_ROW_COUNT, type Suite
 export { describePostgres, describeWithService, probeTcp, requirePostgres, POSTGRES, type PostgresService } from './services.js';
 export { describeNativeExport, exportTableSql, NATIVE_EXPORT_CASES, type NativeExportCase, type NativeExportOptions } from './native-export.js';
 export { guardLoopbackOnly, type LoopbackGuard } from './loopback-guard.js';
-export { describeVersionStoreConformance } from './versions-conformance.js';
 export { startSeedReceivers, waitFor, type ReceivedWebhook, type SeedReceivers } from './seed-receivers.js';
