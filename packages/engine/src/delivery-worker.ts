@@ -1,12 +1,16 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { AttemptOutcome, ClaimedDelivery, JobStore, Logger, Notifier } from '@ferry/core';
+import type { ClaimedDelivery, JobStore, Logger, Notifier } from '@ferry/core';
 import { DEFAULT_DELIVERY_SCHEDULE_MS, nextDelayMs } from './retry-schedule.js';
 import { endpointDisabledEvent } from './events.js';
+import { activeSecrets, settleAttempts, type AttemptOutcome } from './endpoint-rules.js';
+import { Alarm } from './poll-loop.js';
 
 export interface DeliveryWorkerOptions {
   /** Deliveries in flight at once (and recorded together in one transaction). */
   concurrency: number;
+  /** Most deliveries in flight to one endpoint across all workers: a slow or hanging receiver never holds every slot. */
+  maxInFlightPerEndpoint: number;
   /** Delay before each attempt of a cycle; attempt n waits schedule[n-1]. Endpoints may override it. */
   scheduleMs: readonly number[];
   timeoutMs: number;
@@ -19,6 +23,7 @@ export interface DeliveryWorkerOptions {
 
 export const DEFAULT_DELIVERY_WORKER_OPTIONS: DeliveryWorkerOptions = {
   concurrency: 8,
+  maxInFlightPerEndpoint: 4,
   scheduleMs: DEFAULT_DELIVERY_SCHEDULE_MS,
   timeoutMs: 15_000,
   pollMs: 250,
@@ -44,7 +49,8 @@ export class DeliveryWorker {
   readonly #opts: DeliveryWorkerOptions;
   #running = false;
   #done: Promise<void> = Promise.resolve();
-  readonly #sleepers = new Set<() => void>();
+  readonly #alarm = new Alarm();
+  #unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly deps: { jobs: JobStore; notifier: Notifier; logger: Logger },
@@ -61,28 +67,39 @@ export class DeliveryWorker {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#unsubscribe = this.deps.jobs.onWork?.('deliveries', () => this.poke());
     this.#done = this.#pump();
   }
 
   /** Look for due deliveries now rather than at the next poll. */
   poke(): void {
-    for (const wake of this.#sleepers) wake();
+    this.#alarm.wake();
   }
 
   /** Stop claiming; let in-flight attempts finish and record them. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#unsubscribe?.();
     this.poke();
     await this.#done;
   }
 
   /** Attempt every due delivery once (up to `concurrency`) and record them. Returns how many were attempted. */
   async runOnce(): Promise<number> {
-    const due = await this.deps.jobs.claimDeliveries(this.id, this.#opts.concurrency, this.#leaseMs);
+    const due = await this.#settleAndClaim([], this.#opts.concurrency);
     if (due.length === 0) return 0;
     const outcomes = await Promise.all(due.map((d) => this.#attempt(d)));
-    await this.deps.jobs.recordAttempts(this.id, outcomes);
+    await this.#settleAndClaim(outcomes, 0);
     return due.length;
+  }
+
+  /** Record finished attempts and claim more in one transaction: one commit per batch on the hot path. */
+  #settleAndClaim(outcomes: readonly AttemptOutcome[], limit: number): Promise<ClaimedDelivery[]> {
+    return this.deps.jobs.transaction(async (tx) => {
+      await settleAttempts(tx, this.id, outcomes);
+      if (limit <= 0) return [];
+      return tx.deliveries.claim(this.id, { limit, leaseMs: this.#leaseMs, maxInFlightPerEndpoint: this.#opts.maxInFlightPerEndpoint });
+    });
   }
 
   /**
@@ -105,7 +122,7 @@ export class DeliveryWorker {
         const free = this.#running ? this.#opts.concurrency - inFlight.size : 0;
         const claim = free >= batch || (free > 0 && inFlight.size === 0);
         // Recording and claiming share one transaction: one commit per batch.
-        const due = settle || claim ? await this.deps.jobs.settleAndClaim(this.id, outcomes, free, this.#leaseMs) : [];
+        const due = settle || claim ? await this.#settleAndClaim(outcomes, claim ? free : 0) : [];
         for (const delivery of due) {
           const p: Promise<void> = this.#attempt(delivery)
             .then((o) => {
@@ -120,27 +137,16 @@ export class DeliveryWorker {
         }
         if (due.length > 0 && inFlight.size < this.#opts.concurrency) continue;
         // Wake on the next finished attempt, a poke, or the timer, whichever comes first.
-        if (inFlight.size > 0 || finished.length > 0) await this.#sleep(finished.length > 0 ? flushMs : this.#opts.pollMs);
-        else if (this.#running) await this.#sleep(this.#opts.pollMs);
+        if (inFlight.size > 0 || finished.length > 0) await this.#alarm.sleep(finished.length > 0 ? flushMs : this.#opts.pollMs);
+        else if (this.#running) await this.#alarm.sleep(this.#opts.pollMs);
       } catch (err) {
         // A store outage must not kill the worker; unrecorded attempts are retried after their lease.
         this.deps.logger.error({ err: String(err) }, 'delivery worker tick failed');
-        await this.#sleep(this.#opts.pollMs);
+        await this.#alarm.sleep(this.#opts.pollMs);
       }
     }
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#sleepers.add(done);
-    });
-  }
   async #attempt(delivery: ClaimedDelivery): Promise<AttemptOutcome> {
     const { notifier, logger } = this.deps;
     const { endpoint } = delivery;
@@ -153,7 +159,7 @@ export class DeliveryWorker {
     }
     const result = await notifier.deliver(
       { id: delivery.messageId, url: endpoint.url, body: delivery.body, headers: delivery.headers },
-      { timeoutMs: this.#opts.timeoutMs, signing: { scheme: endpoint.scheme, secrets: endpoint.secrets.map((s) => s.value) } },
+      { timeoutMs: this.#opts.timeoutMs, signing: { scheme: endpoint.scheme, secrets: activeSecrets(endpoint, at) } },
     );
     const attempt = {
       at,

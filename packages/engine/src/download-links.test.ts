@@ -57,7 +57,7 @@ describe('byte ranges', () => {
   });
 
   it('refuses what cannot be served with 416', () => {
-    for (const bad of ['bytes=100-', 'bytes=5-2', 'bytes=-0', 'bytes=-', 'items=0-1', 'bytes=0-1,3-4']) {
+    for (const bad of ['bytes=100-', 'bytes=5-2', 'bytes=-0', 'bytes=-', 'items=0-1']) {
       expect(codeOf(() => parseRange(bad, 100)), bad).toBe('RANGE_NOT_SATISFIABLE');
     }
   });

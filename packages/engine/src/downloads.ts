@@ -1,6 +1,7 @@
 import { FerryError, type ByteRange, type ExportJob, type JobStore, type ObjectStore } from '@ferry/core';
 import type { DownloadLinks } from './download-links.js';
 import { exportEvent } from './events.js';
+import { recordEvents } from './outbox.js';
 
 export type DownloadResponse =
   | { kind: 'stream'; status: 200 | 206; headers: Record<string, string>; body: AsyncIterable<Uint8Array> }
@@ -19,7 +20,7 @@ export class DownloadService {
 
   async open(token: string, opts: { rangeHeader?: string; client: string }): Promise<DownloadResponse> {
     const claim = this.deps.links.verify(token);
-    const job = await this.deps.jobs.getExport(claim.exportId);
+    const job = await this.deps.jobs.exports.get(claim.exportId);
     const result = job?.result;
     if (!job || !result) throw new FerryError('GONE', 'this export is no longer available');
     if (job.state === 'expired') throw new FerryError('GONE', `this export expired on ${result.expiresAt.toISOString()} and its file was deleted`);
@@ -54,35 +55,68 @@ export class DownloadService {
 
   async #record(job: ExportJob, bytes: number, opts: { rangeHeader?: string; client: string }): Promise<void> {
     const at = new Date();
-    await this.deps.jobs.recordDownload(
-      { exportId: job.id, at, bytes, client: opts.client, range: opts.rangeHeader ?? null },
-      [exportEvent('export.downloaded', job, { at })],
-    );
+    await this.deps.jobs.transaction(async (tx) => {
+      await tx.exports.recordDownload({ exportId: job.id, at, bytes, client: opts.client, range: opts.rangeHeader ?? null });
+      await recordEvents(tx, [exportEvent('export.downloaded', job, { at })]);
+    });
   }
 }
 
-/** `attachment; filename="..."` with an RFC 5987 `filename*` for names that are not plain ASCII. */
-export function contentDisposition(fileName: string): string {
-  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return ascii === fileName ? `attachment; filename="${fileName}"` : `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+/**
+ * RFC 6266 `attachment`. `filename` is a quoted ASCII fallback every client understands: accents
+ * dropped, anything else non-printable, `"`, `\\` and `%` (which some clients decode) as `_`.
+ * `filename*` (RFC 8187, formerly 5987) carries the exact UTF-8 name, percent-encoded down to
+ * attr-chars (so `'`, `(`, `)` and `*` too), whenever the fallback is not already that name.
+ * `utf8Name` is the name to show (see `unicodeFileName` in ids.ts); by default `fileName` itself.
+ */
+export function contentDisposition(fileName: string, utf8Name?: string): string {
+  const exact = (utf8Name ?? fileName).replace(/\p{Cs}/gu, '\uFFFD');
+  const ascii = fileName
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  const fallback = `attachment; filename="${ascii}"`;
+  if (exact === ascii) return fallback;
+  const encoded = encodeURIComponent(exact).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${fallback}; filename*=UTF-8''${encoded}`;
 }
 
-/** One `bytes=` range, clamped to the object; unsatisfiable ranges are a 416. */
+/**
+ * The `Range` header, as one byte range clamped to the object. A list (`bytes=0-1,5-6`) is served
+ * its first satisfiable range: RFC 9110 lets a server send fewer ranges than asked for, and the
+ * 206's Content-Range says which one it got (no multipart/byteranges). A malformed header, or one
+ * with no satisfiable range, is a 416; answer it with `unsatisfiedRangeHeader(size)`.
+ */
 export function parseRange(header: string, size: number): ByteRange {
-  const unsatisfiable = () => new FerryError('RANGE_NOT_SATISFIABLE', `range "${header}" cannot be served from ${size} bytes`);
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0) throw unsatisfiable();
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  const unsatisfiable = () => new FerryError('RANGE_NOT_SATISFIABLE', `range "${header.slice(0, 100)}" cannot be served from ${size} bytes`);
+  const m = /^bytes=(.*)$/i.exec(header.trim());
+  if (!m) throw unsatisfiable();
+  // Empty list elements are allowed by the list syntax (RFC 9110 §5.6.1) and ignored.
+  const specs = m[1]!.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (specs.length === 0) throw unsatisfiable();
+  const parsed = specs.map((spec) => /^(\d*)-(\d*)$/.exec(spec));
+  let first: ByteRange | undefined;
+  for (const p of parsed) {
+    if (!p || (p[1] === '' && p[2] === '')) throw unsatisfiable();
+    if (p[1] !== '' && p[2] !== '' && Number(p[2]) < Number(p[1])) throw unsatisfiable();
+    first ??= satisfiable(p[1]!, p[2]!, size);
   }
-  if (start >= size || end < start) throw unsatisfiable();
-  return { start, end };
+  if (!first) throw unsatisfiable();
+  return first;
+}
+
+/** One range-spec against the object, or undefined when none of its bytes exist. */
+function satisfiable(from: string, to: string, size: number): ByteRange | undefined {
+  if (from === '') {
+    const suffix = Number(to);
+    return suffix === 0 || size === 0 ? undefined : { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(from);
+  if (start >= size) return undefined;
+  return { start, end: to === '' ? size - 1 : Math.min(Number(to), size - 1) };
+}
+
+/** `Content-Range` for a 416 answer (RFC 9110 §14.4): the object's current length. */
+export function unsatisfiedRangeHeader(size: number): string {
+  return `bytes */${size}`;
 }

@@ -12,10 +12,12 @@ import {
   type JobStore,
   type Notifier,
 } from '@ferry/core';
-import { hashApiKey } from './api-keys.js';
 import type { DownloadLinks } from './download-links.js';
 import { exportEvent } from './events.js';
 import { compressionAvailable } from './compression.js';
+import { ensureImplicitEndpoint } from './endpoint-rules.js';
+import { failureNotice } from './export-notices.js';
+import { recordEvents } from './outbox.js';
 
 /** What `GET /dataset/export/:queryUUID` answers. */
 export interface ExportStatus {
@@ -59,12 +61,6 @@ export interface SubmitResult {
 export class ExportService {
   constructor(private readonly deps: ExportServiceDeps) {}
 
-  async authenticate(apiKey: string | undefined): Promise<Account> {
-    const account = apiKey ? await this.deps.jobs.findAccountByKeyHash(hashApiKey(apiKey)) : null;
-    if (!account) throw new FerryError('UNAUTHORIZED', 'missing or unknown API key (send it in the x-api-key header)');
-    return account;
-  }
-
   /** Validate and queue, with its export.requested event, in one transaction. Every input mistake is a FerryError with the field's path. */
   async submit(account: Account, apiKey: string, body: unknown): Promise<SubmitResult> {
     const { jobs, notifier } = this.deps;
@@ -88,7 +84,7 @@ export class ExportService {
     const resolved = resolveQuery(this.deps.catalog, request.dataset, ['dataset']);
     await notifier.validateTarget(request.webhookURL, ['webhookURL']);
     const scheme = request.webhookScheme ?? 'ferry-hmac';
-    const endpoint = await jobs.ensureImplicitEndpoint(account.id, request.webhookURL, scheme, () =>
+    const endpoint = await ensureImplicitEndpoint(jobs, account.id, request.webhookURL, scheme, () =>
       scheme === 'ferry-hmac' ? null : notifier.createSecret(scheme),
     );
     // The webhook echoes the query as the client sent it, and the seed handlers verify
@@ -112,30 +108,42 @@ export class ExportService {
           ? { ...(request.maxFileRows ? { maxFileRows: request.maxFileRows } : {}), ...(request.maxFileBytes ? { maxFileBytes: request.maxFileBytes } : {}) }
           : null,
     };
-    await jobs.enqueueExport(job, [exportEvent('export.requested', { ...job, startedAt: null, finishedAt: null }, { at: job.requestedAt })]);
+    await jobs.transaction(async (tx) => {
+      await tx.exports.insert(job);
+      await recordEvents(tx, [exportEvent('export.requested', { ...job, startedAt: null, finishedAt: null }, { at: job.requestedAt })]);
+    });
     const secret = endpoint.secrets[0]?.value;
     return { queryUUID: job.id, ...(secret ? { webhookSecret: secret } : {}) };
   }
 
   /** An export of this account, or NOT_FOUND: another account's export is indistinguishable from a missing one. */
   async find(account: Account, id: string): Promise<ExportJob> {
-    const job = await this.deps.jobs.getExport(id);
+    const job = await this.deps.jobs.exports.get(id);
     if (!job || job.accountId !== account.id) throw new FerryError('NOT_FOUND', `no export ${id}`);
     return job;
   }
 
-  /** Stop a queued or running export; its partial output is removed by the worker that held it. */
+  /**
+   * Stop a queued or running export: it fails with its event (and its failure notice when the
+   * export asked for one); its partial output is removed by the worker that held it.
+   */
   async cancel(account: Account, id: string): Promise<ExportStatus> {
     const job = await this.find(account, id);
     const reason = 'cancelled by request';
-    const cancelled = await this.deps.jobs.cancelExport(id, reason, [exportEvent('export.failed', job, { failedReason: reason })]);
+    const at = new Date();
+    const cancelled = await this.deps.jobs.transaction(async (tx) => {
+      if (!(await tx.exports.fail(id, null, reason))) return false;
+      if (job.notifyOnFailure) await tx.deliveries.insert([failureNotice(job, reason, at)]);
+      await recordEvents(tx, [exportEvent('export.failed', job, { at, failedReason: reason })]);
+      return true;
+    });
     if (!cancelled) throw new FerryError('CONFLICT', `export ${id} has already ${job.state === 'completed' ? 'completed' : 'ended'}; nothing to cancel`);
     return this.status(account, id);
   }
 
   async status(account: Account, id: string): Promise<ExportStatus> {
     const job = await this.find(account, id);
-    const deliveries = await this.deps.jobs.listDeliveries(account.id, { endpointId: job.endpointId, limit: 1000 });
+    const deliveries = await this.deps.jobs.deliveries.list(account.id, { exportId: job.id, endpointId: job.endpointId, limit: 1000 });
     const r = job.result;
     return {
       queryUUID: job.id,
@@ -168,9 +176,7 @@ export class ExportService {
       encodedBy: r ? (r.pushdown ? 'source' : 'ferry') : null,
       webhook: {
         endpointId: job.endpointId,
-        deliveries: deliveries
-          .filter((d) => d.exportId === job.id)
-          .map((d) => ({ id: d.id, webhookId: d.messageId, event: d.eventType, state: d.state, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError })),
+        deliveries: deliveries.map((d) => ({ id: d.id, webhookId: d.messageId, event: d.eventType, state: d.state, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError })),
       },
       error: job.error,
     };

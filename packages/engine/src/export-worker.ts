@@ -16,17 +16,17 @@ import {
   type JobStore,
   type Logger,
   type ObjectStore,
-  type NewDelivery,
   type QuerySource,
   type ResolvedQuery,
-  type WebhookPayload,
 } from '@ferry/core';
 import { COMPRESSION_MEDIA, compress } from './compression.js';
 import type { DownloadLinks } from './download-links.js';
-import { deliveryId, eventId, fileSlug } from './ids.js';
+import { eventId, fileSlug } from './ids.js';
+import { completionNotice, failureNotice } from './export-notices.js';
+import { recordEvents } from './outbox.js';
 import { PartCutter, partName } from './split.js';
 import { exportEvent } from './events.js';
-import { PollLoop } from './poll-loop.js';
+import { Alarm } from './poll-loop.js';
 
 export interface ExportWorkerDeps {
   jobs: JobStore;
@@ -39,7 +39,11 @@ export interface ExportWorkerDeps {
 }
 
 export interface ExportWorkerOptions {
-  /** Lease on a claimed job; a worker that dies is replaced once it runs out. */
+  /** Exports this worker runs at once. */
+  concurrency: number;
+  /** Most exports of one account running at once across all workers; null for no cap beyond fair ordering. */
+  maxRunningPerAccount: number | null;
+  /** Lease on a claimed job, renewed by heartbeats; a worker that dies is replaced once it runs out. */
   leaseMs: number;
   heartbeatMs: number;
   pollMs: number;
@@ -50,12 +54,15 @@ export interface ExportWorkerOptions {
   gzipLevel: number;
   /** Let sources encode csv/jsonl themselves when their bytes match the writer's. */
   pushdown: boolean;
-  /** On stop, how long a running export may take to finish before it is released. */
+  /** On stop, how long running exports may take to finish before they are released. */
   shutdownGraceMs: number;
 }
 
 export const DEFAULT_EXPORT_WORKER_OPTIONS: ExportWorkerOptions = {
-  leaseMs: 60_000,
+  concurrency: 2,
+  maxRunningPerAccount: null,
+  // Short leases with frequent heartbeats: a killed worker's exports come back within seconds.
+  leaseMs: 10_000,
   heartbeatMs: 2_000,
   pollMs: 250,
   maxAttempts: 3,
@@ -66,74 +73,139 @@ export const DEFAULT_EXPORT_WORKER_OPTIONS: ExportWorkerOptions = {
 };
 
 const RETRY_BASE_MS = 5_000;
+/** What the store takes for "no cap": more than any worker fleet runs. */
+const NO_ACCOUNT_CAP = 2 ** 31 - 1;
 
-/** Claims queued exports and turns each into a stored file plus a queued completion webhook. */
+export interface ExportWorkerCounters {
+  completed: number;
+  failed: number;
+  retried: number;
+  released: number;
+  leasesLost: number;
+}
+
+interface Run {
+  job: ExportJob;
+  abort: AbortController;
+  done: Promise<void>;
+  /** Set on shutdown: the abort that follows gives the export back instead of failing it. */
+  releasing: boolean;
+}
+
+/** Claims queued exports, several at once, and turns each into stored files plus a queued completion webhook. */
 export class ExportWorker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly counters: ExportWorkerCounters = { completed: 0, failed: 0, retried: 0, released: 0, leasesLost: 0 };
   readonly #opts: ExportWorkerOptions;
-  readonly #loop: PollLoop;
-  #current: { job: ExportJob; abort: AbortController; done: Promise<void> } | undefined;
-  #releasing = false;
+  readonly #runs = new Map<string, Run>();
+  readonly #alarm = new Alarm();
+  #running = false;
+  #pumping: Promise<void> = Promise.resolve();
+  #unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly deps: ExportWorkerDeps,
     options: Partial<ExportWorkerOptions> = {},
   ) {
     this.#opts = { ...DEFAULT_EXPORT_WORKER_OPTIONS, ...options };
-    this.#loop = new PollLoop(() => this.runOnce(), this.#opts.pollMs, (err) =>
-      this.deps.logger.error({ err: String(err) }, 'export worker tick failed'),
-    );
+  }
+
+  /** Exports running in this worker now. */
+  get running(): number {
+    return this.#runs.size;
   }
 
   start(): void {
-    this.#loop.start();
+    if (this.#running) return;
+    this.#running = true;
+    this.#unsubscribe = this.deps.jobs.onWork?.('exports', () => this.poke());
+    this.#pumping = this.#pump();
   }
 
+  /** Look for queued exports now rather than at the next poll. */
   poke(): void {
-    this.#loop.poke();
+    this.#alarm.wake();
   }
 
-  /** Stop claiming; let the running export finish within the grace period, else abort and release it. */
+  /** Stop claiming; let running exports finish within the grace period, else abort and release them. */
   async stop(): Promise<void> {
-    const stopping = this.#loop.stop();
-    const current = this.#current;
-    if (current) {
-      const finished = await Promise.race([
-        current.done.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), this.#opts.shutdownGraceMs).unref()),
-      ]);
-      if (!finished) {
-        this.#releasing = true;
-        current.abort.abort(new FerryError('ABORTED', 'worker shutting down'));
-        await current.done;
+    this.#running = false;
+    this.#unsubscribe?.();
+    this.poke();
+    await this.#pumping;
+    const runs = [...this.#runs.values()];
+    if (runs.length === 0) return;
+    const all = Promise.all(runs.map((r) => r.done));
+    const finished = await Promise.race([
+      all.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), this.#opts.shutdownGraceMs).unref()),
+    ]);
+    if (!finished) {
+      for (const run of this.#runs.values()) {
+        run.releasing = true;
+        run.abort.abort(new FerryError('ABORTED', 'worker shutting down'));
       }
+      await all;
     }
-    await stopping;
   }
 
-  /** Claim and run one export. True when there was one. */
+  /** Claim and run one export to its end. True when there was one. */
   async runOnce(): Promise<boolean> {
-    const job = await this.deps.jobs.claimExport(this.id, this.#opts.leaseMs);
+    const [job] = await this.#claim(1);
     if (!job) return false;
-    const abort = new AbortController();
-    const done = this.#run(job, abort);
-    this.#current = { job, abort, done };
-    try {
-      await done;
-    } finally {
-      this.#current = undefined;
-    }
+    await this.#launch(job).done;
     return true;
   }
 
-  async #run(job: ExportJob, abort: AbortController): Promise<void> {
+  async #claim(limit: number): Promise<ExportJob[]> {
+    return this.deps.jobs.exports.claim(this.id, {
+      limit,
+      leaseMs: this.#opts.leaseMs,
+      maxRunningPerAccount: this.#opts.maxRunningPerAccount ?? NO_ACCOUNT_CAP,
+    });
+  }
+
+  /** Keeps up to `concurrency` exports running; sleeps until a slot frees, new work is announced, or the poll interval passes. */
+  async #pump(): Promise<void> {
+    while (this.#running) {
+      const free = this.#opts.concurrency - this.#runs.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const jobs = await this.#claim(free);
+          for (const job of jobs) this.#launch(job);
+          claimed = jobs.length;
+        } catch (err) {
+          this.deps.logger.error({ err: String(err) }, 'claiming exports failed');
+        }
+      }
+      // A full batch may mean more is waiting: look again at once while slots remain.
+      if (claimed > 0 && claimed < free) continue;
+      if (this.#running) await this.#alarm.sleep(this.#opts.pollMs);
+    }
+  }
+
+  #launch(job: ExportJob): Run {
+    const run: Run = { job, abort: new AbortController(), done: Promise.resolve(), releasing: false };
+    this.#runs.set(job.id, run);
+    run.done = this.#run(run).finally(() => {
+      this.#runs.delete(job.id);
+      this.poke();
+    });
+    return run;
+  }
+
+  async #run(run: Run): Promise<void> {
+    const { job, abort } = run;
     const { jobs, logger } = this.deps;
     const progress = { rows: 0, bytes: 0, stored: [] as string[] };
     const heartbeat = setInterval(() => {
-      jobs
-        .heartbeatExport(job.id, this.id, this.#opts.leaseMs, progress)
+      jobs.exports
+        .heartbeat(job.id, this.id, this.#opts.leaseMs, progress)
         .then((held) => {
-          if (!held) abort.abort(new FerryError('ABORTED', 'lease lost'));
+          if (held || abort.signal.aborted) return;
+          this.counters.leasesLost++;
+          abort.abort(new FerryError('ABORTED', 'lease lost'));
         })
         .catch((err: unknown) => logger.warn({ queryUUID: job.id, err: String(err) }, 'heartbeat failed'));
     }, this.#opts.heartbeatMs);
@@ -143,14 +215,20 @@ export class ExportWorker {
         at: result.finishedAt,
         id: eventId(`${job.id}\0export.completed`),
       });
-      const completed = await jobs.completeExport(job.id, this.id, result, [await this.#completionDelivery(job, result)], [event]);
+      const completed = await jobs.transaction(async (tx) => {
+        if (!(await tx.exports.complete(job.id, this.id, result))) return false;
+        await tx.deliveries.insert([completionNotice(job, result, this.deps.links)]);
+        await recordEvents(tx, [event]);
+        return true;
+      });
       if (completed) {
+        this.counters.completed++;
         logger.info({ queryUUID: job.id, rows: result.numberRows, bytes: result.bytes, ms: result.timeTakenMs, pushdown: result.pushdown }, 'export completed');
       } else {
         await this.#removeIfEnded(job.id, progress.stored);
       }
     } catch (err) {
-      await this.#handleFailure(job, err);
+      await this.#handleFailure(run, err);
       await this.#removeIfEnded(job.id, progress.stored);
     } finally {
       clearInterval(heartbeat);
@@ -164,7 +242,7 @@ export class ExportWorker {
    */
   async #removeIfEnded(id: string, keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    const state = (await this.deps.jobs.getExport(id))?.state;
+    const state = (await this.deps.jobs.exports.get(id))?.state;
     if (state !== 'failed') return;
     for (const key of keys) {
       await this.deps.store.delete(key).catch((err: unknown) => this.deps.logger.warn({ queryUUID: id, err: String(err) }, 'could not remove a partial file'));
@@ -293,75 +371,12 @@ export class ExportWorker {
     return { bytes: format.write(rows.schema, counted, { signal }), rows: async () => progress.rows, pushdown: false };
   }
 
-  /** The seed 001 payload, field for field, to the export's endpoint. */
-  async #completionDelivery(job: ExportJob, result: ExportResult): Promise<NewDelivery> {
-    const payload: WebhookPayload = {
-      queryUUID: job.id,
-      name: job.name,
-      format: job.format,
-      payload: job.query,
-      hmacSignature: job.hmacSignature,
-      gcsBlob: {
-        url: this.deps.links.url({ exportId: job.id, expiresAt: result.expiresAt }),
-        expires: result.expiresAt.toISOString(),
-        timeTakenMs: result.timeTakenMs,
-        numberRows: result.numberRows,
-      },
-      requestedOn: job.requestedAt.toISOString(),
-      completedOn: result.finishedAt.toISOString(),
-    };
-    // One file: exactly the seed payload. Parts: the same, plus every file's link and the manifest.
-    const body =
-      result.files.length === 1
-        ? payload
-        : {
-            ...payload,
-            files: result.files.map((f, i) => ({
-              url: this.deps.links.url({ exportId: job.id, expiresAt: result.expiresAt, file: i }),
-              name: f.fileName,
-              rows: f.rows,
-              bytes: f.bytes,
-              sha256: f.sha256,
-            })),
-            manifestUrl: this.deps.links.url({ exportId: job.id, expiresAt: result.expiresAt, file: 'manifest' }),
-          };
-    return this.#toEndpoint(job, 'export.completed', JSON.stringify(body));
-  }
-
-  /** A message to the export's own webhook URL. The seed scheme's header always travels with it. */
-  #toEndpoint(job: ExportJob, eventType: string, body: string): NewDelivery {
-    const id = deliveryId(job.id, eventType);
-    return {
-      id,
-      accountId: job.accountId,
-      endpointId: job.endpointId,
-      messageId: id,
-      exportId: job.id,
-      eventType,
-      body,
-      headers: { 'SHA256-HMAC-Signature': job.hmacSignature },
-    };
-  }
-
-  /** Opt-in failure notice to the export's webhook URL (not part of the seeds: they stay silent on failure). */
-  #failureDelivery(job: ExportJob, reason: string): NewDelivery {
-    const body = {
-      queryUUID: job.id,
-      name: job.name,
-      format: job.format,
-      payload: job.query,
-      hmacSignature: job.hmacSignature,
-      error: { reason },
-      requestedOn: job.requestedAt.toISOString(),
-      failedOn: new Date().toISOString(),
-    };
-    return this.#toEndpoint(job, 'export.failed', JSON.stringify(body));
-  }
-
-  async #handleFailure(job: ExportJob, err: unknown): Promise<void> {
+  async #handleFailure(run: Run, err: unknown): Promise<void> {
+    const { job } = run;
     const { jobs, logger } = this.deps;
-    if (this.#releasing) {
-      await jobs.releaseExport(job.id, this.id);
+    if (run.releasing) {
+      await jobs.exports.release(job.id, this.id);
+      this.counters.released++;
       logger.info({ queryUUID: job.id }, 'export released for another worker');
       return;
     }
@@ -370,13 +385,23 @@ export class ExportWorker {
     const permanent = isFerryError(err) && err.status < 500 && err.code !== 'ABORTED';
     if (!permanent && job.attempts < this.#opts.maxAttempts) {
       const delay = RETRY_BASE_MS * 2 ** (job.attempts - 1) * (0.8 + Math.random() * 0.4);
-      await jobs.failExport(job.id, this.id, reason, { retryAt: new Date(Date.now() + delay) });
-      logger.warn({ queryUUID: job.id, attempt: job.attempts, reason }, 'export attempt failed; will retry');
+      if (await jobs.exports.retryLater(job.id, this.id, reason, new Date(Date.now() + delay))) {
+        this.counters.retried++;
+        logger.warn({ queryUUID: job.id, attempt: job.attempts, reason }, 'export attempt failed; will retry');
+      }
       return;
     }
-    const events = [exportEvent('export.failed', job, { failedReason: reason, id: eventId(`${job.id}\0export.failed`) })];
-    await jobs.failExport(job.id, this.id, reason, { events, deliveries: job.notifyOnFailure ? [this.#failureDelivery(job, reason)] : [] });
-    logger.error({ queryUUID: job.id, attempt: job.attempts, reason }, 'export failed');
+    const at = new Date();
+    const failed = await jobs.transaction(async (tx) => {
+      if (!(await tx.exports.fail(job.id, this.id, reason))) return false;
+      if (job.notifyOnFailure) await tx.deliveries.insert([failureNotice(job, reason, at)]);
+      await recordEvents(tx, [exportEvent('export.failed', job, { at, failedReason: reason, id: eventId(`${job.id}\0export.failed`) })]);
+      return true;
+    });
+    if (failed) {
+      this.counters.failed++;
+      logger.error({ queryUUID: job.id, attempt: job.attempts, reason }, 'export failed');
+    }
   }
 }
 

@@ -16,3 +16,8 @@ export * from './versions/version-view.js';
 export * from './schedules/cron.js';
 export * from './schedules/schedule-service.js';
 export * from './schedules/scheduler.js';
+export * from './outbox.js';
+export * from './endpoint-rules.js';
+export * from './export-notices.js';
+export * from './account-service.js';
+export { Alarm, PollLoop } from './poll-loop.js';

@@ -50,3 +50,24 @@ export class PollLoop {
     }
   }
 }
+
+/** A sleep that ends early when woken: workers wait on it for a timer, a freed slot or a hint of new work. */
+export class Alarm {
+  readonly #sleepers = new Set<() => void>();
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#sleepers.add(done);
+    });
+  }
+
+  wake(): void {
+    for (const done of this.#sleepers) done();
+  }
+}

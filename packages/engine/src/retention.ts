@@ -40,13 +40,13 @@ export class RetentionSweeper {
   /** One pass; returns how many exports expired (a full page means: run again). */
   async sweep(now = new Date()): Promise<number> {
     const { jobs, store, logger } = this.deps;
-    const expired = await jobs.listExpiredExports(now, 100);
+    const expired = await jobs.exports.listExpired(now, 100);
     for (const job of expired) {
       for (const file of [...(job.result?.files ?? []), ...(job.result?.manifest ? [job.result.manifest] : [])]) await store.delete(file.objectKey);
-      await jobs.markExportExpired(job.id);
+      await jobs.exports.markExpired(job.id);
       logger.info({ queryUUID: job.id }, 'export expired; file deleted');
     }
-    await jobs.purgeEvents(new Date(now.getTime() - this.#opts.eventRetentionMs));
+    await jobs.events.purge(new Date(now.getTime() - this.#opts.eventRetentionMs));
     return expired.length === 100 ? expired.length : 0;
   }
 }

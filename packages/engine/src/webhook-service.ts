@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   DeliveryListQuery,
   EndpointCreate,
@@ -13,6 +12,8 @@ import {
   type JobStore,
   type Notifier,
 } from '@ferry/core';
+import { randomId } from './ids.js';
+import { rotatedSecrets } from './endpoint-rules.js';
 
 const ROTATION_GRACE_MS = 24 * 3_600_000;
 
@@ -58,26 +59,28 @@ export class WebhookService {
     const req = parseOrThrow(EndpointCreate, body);
     await this.deps.notifier.validateTarget(req.url, ['url']);
     const secret = this.deps.notifier.createSecret(req.scheme);
-    const endpoint = await this.deps.jobs.createEndpoint({
-      id: `ep_${randomBytes(12).toString('base64url')}`,
+    const id = randomId('ep');
+    await this.deps.jobs.endpoints.insert({
+      id,
       accountId: account.id,
       url: req.url,
       scheme: req.scheme,
-      secret,
+      secrets: [{ value: secret, expiresAt: null }],
       events: req.events,
       description: req.description ?? null,
       registered: true,
       scheduleMs: req.retryScheduleSeconds?.map((s) => s * 1000) ?? null,
+      createdAt: new Date(),
     });
-    return { ...view(endpoint), secret };
+    return { ...view((await this.deps.jobs.endpoints.get(id))!), secret };
   }
 
   async listEndpoints(account: Account) {
-    return { data: (await this.deps.jobs.listEndpoints(account.id)).map(view) };
+    return { data: (await this.deps.jobs.endpoints.listRegistered(account.id)).map(view) };
   }
 
   async #own(account: Account, id: string): Promise<Endpoint> {
-    const endpoint = await this.deps.jobs.getEndpoint(id);
+    const endpoint = await this.deps.jobs.endpoints.get(id);
     if (!endpoint || endpoint.accountId !== account.id || !endpoint.registered) throw new FerryError('NOT_FOUND', `no endpoint ${id}`);
     return endpoint;
   }
@@ -90,10 +93,13 @@ export class WebhookService {
     await this.#own(account, id);
     const req = parseOrThrow(EndpointUpdate, body);
     if (req.url !== undefined) await this.deps.notifier.validateTarget(req.url, ['url']);
-    const updated = await this.deps.jobs.updateEndpoint(id, {
+    const updated = await this.deps.jobs.endpoints.update(id, {
+      updatedAt: new Date(),
       ...(req.url !== undefined ? { url: req.url } : {}),
       ...(req.events !== undefined ? { events: req.events } : {}),
-      ...(req.enabled !== undefined ? { enabled: req.enabled } : {}),
+      // Enabling by hand ends any run of failures; disabling says who did it.
+      ...(req.enabled !== undefined ? { enabled: req.enabled, disabledReason: req.enabled ? null : 'disabled by the account' } : {}),
+      ...(req.enabled === true ? { failingSince: null } : {}),
       ...(req.description !== undefined ? { description: req.description } : {}),
       ...(req.retryScheduleSeconds !== undefined ? { scheduleMs: req.retryScheduleSeconds?.map((s) => s * 1000) ?? null } : {}),
     });
@@ -102,21 +108,27 @@ export class WebhookService {
 
   async deleteEndpoint(account: Account, id: string): Promise<void> {
     await this.#own(account, id);
-    await this.deps.jobs.deleteEndpoint(id);
+    await this.deps.jobs.transaction(async (tx) => {
+      await tx.deliveries.failPending(id, 'endpoint deleted');
+      await tx.endpoints.delete(id);
+    });
   }
 
   /** A new secret, shown once; the old one keeps signing for 24 hours so receivers can switch over. */
   async rotateSecret(account: Account, id: string) {
-    const endpoint = await this.#own(account, id);
-    const secret = this.deps.notifier.createSecret(endpoint.scheme);
-    const previousExpiresAt = new Date(Date.now() + ROTATION_GRACE_MS);
-    await this.deps.jobs.rotateEndpointSecret(id, secret, previousExpiresAt);
+    const secret = this.deps.notifier.createSecret((await this.#own(account, id)).scheme);
+    const now = new Date();
+    const previousExpiresAt = new Date(now.getTime() + ROTATION_GRACE_MS);
+    await this.deps.jobs.transaction(async (tx) => {
+      const current = await tx.endpoints.get(id);
+      if (current) await tx.endpoints.update(id, { secrets: rotatedSecrets(current.secrets, secret, previousExpiresAt, now), updatedAt: now });
+    });
     return { id, secret, previousSecretExpiresAt: previousExpiresAt.toISOString() };
   }
 
   async listDeliveries(account: Account, query: unknown) {
     const q = parseOrThrow(DeliveryListQuery, query, { basePath: ['query'] });
-    const rows = await this.deps.jobs.listDeliveries(account.id, {
+    const rows = await this.deps.jobs.deliveries.list(account.id, {
       limit: q.limit,
       ...(q.status ? { state: q.status } : {}),
       ...(q.endpoint ? { endpointId: q.endpoint } : {}),
@@ -127,7 +139,7 @@ export class WebhookService {
   }
 
   async #ownDelivery(account: Account, id: string) {
-    const delivery = await this.deps.jobs.getDelivery(id);
+    const delivery = await this.deps.jobs.deliveries.get(id);
     if (!delivery || delivery.accountId !== account.id) throw new FerryError('NOT_FOUND', `no delivery ${id}`);
     return delivery;
   }
@@ -142,22 +154,22 @@ export class WebhookService {
 
   async redeliver(account: Account, id: string) {
     await this.#ownDelivery(account, id);
-    await this.deps.jobs.redeliver(id);
+    await this.deps.jobs.deliveries.redeliver(id);
     return this.getDelivery(account, id);
   }
 
   async recover(account: Account, body: unknown) {
     const { since } = parseOrThrow(RecoverRequest, body);
-    return { recovered: await this.deps.jobs.recoverDeliveries(account.id, since) };
+    return { recovered: await this.deps.jobs.deliveries.recover(account.id, since) };
   }
 
   async counts(account: Account) {
-    return this.deps.jobs.deliveryCounts(account.id);
+    return this.deps.jobs.deliveries.countByState(account.id);
   }
 
   async listEvents(account: Account, query: unknown) {
     const q = parseOrThrow(EventListQuery, query, { basePath: ['query'] });
-    const events = await this.deps.jobs.listEvents(account.id, {
+    const events = await this.deps.jobs.events.list(account.id, {
       limit: q.limit,
       ...(q.type ? { type: q.type } : {}),
       ...(q.since ? { since: q.since } : {}),

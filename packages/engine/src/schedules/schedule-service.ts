@@ -50,7 +50,7 @@ export class ScheduleService {
     // Keep the request as the client sent it: each run's webhook echoes and signs its `dataset` JSON.
     const { cron: _cron, ...request } = body as Record<string, unknown>;
     const saved: SavedExport = { request, hmacSignature: this.deps.notifier.signPayload(apiKey, request.dataset) };
-    const schedule = await this.deps.jobs.upsertSchedule({
+    const schedule = await this.deps.jobs.schedules.upsert({
       id: `sch_${randomBytes(12).toString('base64url')}`,
       kind: 'export',
       accountId: account.id,
@@ -64,7 +64,7 @@ export class ScheduleService {
   }
 
   async list(account: Account) {
-    return { data: (await this.deps.jobs.listSchedules({ accountId: account.id, kind: 'export' })).map(view) };
+    return { data: (await this.deps.jobs.schedules.list({ accountId: account.id, kind: 'export' })).map(view) };
   }
 
   async get(account: Account, id: string) {
@@ -73,11 +73,11 @@ export class ScheduleService {
 
   async delete(account: Account, id: string): Promise<void> {
     await this.#own(account, id);
-    await this.deps.jobs.deleteSchedule(id);
+    await this.deps.jobs.schedules.delete(id);
   }
 
   async #own(account: Account, id: string): Promise<Schedule> {
-    const s = await this.deps.jobs.getSchedule(id);
+    const s = await this.deps.jobs.schedules.get(id);
     if (!s || s.kind !== 'export' || s.accountId !== account.id) throw new FerryError('NOT_FOUND', `no schedule ${id}`);
     return s;
   }

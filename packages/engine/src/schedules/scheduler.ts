@@ -75,9 +75,9 @@ export class Scheduler {
       const id = versionScheduleId(d.key);
       wanted.add(id);
       const parsed = parseCron(cron, ['datasets', d.key, 'versioning', 'schedule']);
-      await jobs.upsertSchedule({ id, kind: 'version', accountId: null, name: `publish ${d.key}`, datasetKey: d.key, cron: parsed.source, body: {}, nextRunAt: parsed.next(this.#now()) });
+      await jobs.schedules.upsert({ id, kind: 'version', accountId: null, name: `publish ${d.key}`, datasetKey: d.key, cron: parsed.source, body: {}, nextRunAt: parsed.next(this.#now()) });
     }
-    for (const s of await jobs.listSchedules({ kind: 'version' })) if (!wanted.has(s.id)) await jobs.deleteSchedule(s.id);
+    for (const s of await jobs.schedules.list({ kind: 'version' })) if (!wanted.has(s.id)) await jobs.schedules.delete(s.id);
   }
 
   async start(): Promise<void> {
@@ -93,7 +93,7 @@ export class Scheduler {
   async runOnce(): Promise<boolean> {
     const now = this.#now();
     let ran = false;
-    for (const schedule of await this.deps.jobs.listDueSchedules(now, this.#opts.batch)) {
+    for (const schedule of await this.deps.jobs.schedules.listDue(now, this.#opts.batch)) {
       let next: Date;
       try {
         next = parseCron(schedule.cron).next(now);
@@ -101,7 +101,7 @@ export class Scheduler {
         this.deps.logger.error({ schedule: schedule.id, err: String(err) }, 'schedule has a bad cron; skipped');
         continue;
       }
-      if (!(await this.deps.jobs.claimScheduleTick(schedule.id, schedule.nextRunAt, next, now))) continue;
+      if (!(await this.deps.jobs.schedules.claimTick(schedule.id, schedule.nextRunAt, next, now))) continue;
       ran = true;
       await this.#run(schedule).catch((err: unknown) =>
         this.deps.logger.error({ schedule: schedule.id, tick: schedule.nextRunAt.toISOString(), err: err instanceof Error ? err.message : String(err) }, 'scheduled run failed'),

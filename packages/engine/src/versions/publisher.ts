@@ -13,6 +13,7 @@ import {
 import { Scratch, fileBody } from './files.js';
 import type { ExportWorkerDeps } from '../export-worker.js';
 import { versionEvent } from './version-view.js';
+import { recordEvents } from '../outbox.js';
 
 /** What the export runner reads from (no download links), plus the snapshot engine. */
 export type VersionDeps = Omit<ExportWorkerDeps, 'links'> & {
@@ -71,7 +72,7 @@ export class VersionPublisher {
     const scratch = await Scratch.create(this.deps.tmpDir ?? tmpdir());
     const uploaded: string[] = [];
     try {
-      const latest = await jobs.findDatasetVersion(datasetKey, { latest: true });
+      const latest = await jobs.versions.find(datasetKey, { latest: true });
       const next = await this.#materialize(dataset, scratch, signal);
       const prev = latest ? await scratch.download(store, latest.snapshotKey, 'prev.parquet', signal) : null;
       const deltaFile = scratch.path('delta.parquet');
@@ -99,7 +100,13 @@ export class VersionPublisher {
         snapshotKey: uploaded[0]!,
         deltaKey: uploaded[1]!,
       };
-      const recorded = await jobs.recordDatasetVersion(version, (accounts) => accounts.map((a) => versionEvent({ ...version, prunedAt: null }, a, base)));
+      // Every account gets its own dataset.version.published, committed with the version.
+      const recorded = await jobs.transaction(async (tx) => {
+        if (!(await tx.versions.insert(version))) return null;
+        const accounts = await tx.accounts.list();
+        await recordEvents(tx, accounts.map((a) => versionEvent({ ...version, prunedAt: null }, a.id, base)));
+        return { ...version, prunedAt: null };
+      });
       if (!recorded) throw new FerryError('TRANSIENT', `another publish of "${datasetKey}" recorded version ${versionNumber} first; publish again`);
       uploaded.length = 0;
       this.deps.onPublished?.();
@@ -147,12 +154,12 @@ export class VersionPublisher {
     if (!keep || latest <= keep) return;
     const { jobs, store, logger } = this.deps;
     // Versions are pruned oldest first, so the unpruned ones are the newest of those past the window.
-    const past = await jobs.listDatasetVersions(dataset.key, { throughVersion: latest - keep, order: 'desc', limit: 100 });
+    const past = await jobs.versions.list(dataset.key, { throughVersion: latest - keep, order: 'desc', limit: 100 });
     const stop = past.findIndex((x) => x.prunedAt !== null);
     for (const v of (stop < 0 ? past : past.slice(0, stop)).reverse()) {
       await store.delete(v.snapshotKey);
       await store.delete(v.deltaKey);
-      await jobs.markDatasetVersionPruned(dataset.key, v.versionNumber);
+      await jobs.versions.markPruned(dataset.key, v.versionNumber, new Date());
       logger.info({ dataset: dataset.key, version: v.versionNumber }, 'dataset version pruned');
     }
   }

@@ -42,7 +42,7 @@ export class SyncService {
   async list(datasetKey: string, query: unknown) {
     versionedDataset(this.deps.catalog, datasetKey);
     const q = parseOrThrow(VersionListRequest, query, { basePath: ['query'] });
-    const rows = await this.deps.jobs.listDatasetVersions(datasetKey, {
+    const rows = await this.deps.jobs.versions.list(datasetKey, {
       order: 'desc',
       limit: q.limit,
       ...(q.before !== undefined ? { throughVersion: q.before - 1 } : {}),
@@ -60,7 +60,7 @@ export class SyncService {
     if (until.versionNumber < since.versionNumber) {
       throw new FerryError('VALIDATION_FAILED', `until (version ${until.versionNumber}) is older than since (version ${since.versionNumber})`, { path: ['query', 'until'] });
     }
-    const steps = await this.deps.jobs.listDatasetVersions(datasetKey, {
+    const steps = await this.deps.jobs.versions.list(datasetKey, {
       afterVersion: since.versionNumber,
       throughVersion: until.versionNumber,
       order: 'asc',
@@ -132,7 +132,7 @@ export class SyncService {
   }
 
   async #version(datasetKey: string, lookup: { cursor: string } | { latest: true }, path: FieldPath): Promise<DatasetVersion> {
-    const v = await this.deps.jobs.findDatasetVersion(datasetKey, lookup);
+    const v = await this.deps.jobs.versions.find(datasetKey, lookup);
     if (!v) {
       throw 'cursor' in lookup
         ? new FerryError('NOT_FOUND', `cursor "${lookup.cursor}" was never issued for dataset "${datasetKey}"`, { path })

@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobStore } from '@ferry/core';
+import { SqliteJobStore } from '@ferry/jobs-sqlite';
+import { AccountService } from './account-service.js';
+
+let dir: string;
+let jobs: JobStore;
+let clock: Date;
+let accounts: AccountService;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ferry-accounts-'));
+  jobs = new SqliteJobStore({ file: join(dir, 'ferry.db') });
+  clock = new Date('2026-01-01T00:00:00Z');
+  accounts = new AccountService({ jobs, now: () => clock });
+});
+
+afterEach(async () => {
+  await jobs.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('AccountService', () => {
+  it('generates a first key once, and registers a configured key for the default account idempotently', async () => {
+    const generated = await accounts.bootstrap(undefined);
+    expect(generated).toMatch(/^fk_[A-Za-z0-9_-]{32}$/);
+    expect(await accounts.bootstrap(undefined)).toBeNull();
+    clock = new Date('2026-01-01T00:00:01Z');
+    expect(await accounts.bootstrap('configured-key-123')).toBeNull();
+    expect(await accounts.bootstrap('configured-key-123')).toBeNull();
+    const a = await accounts.authenticate(generated!);
+    const b = await accounts.authenticate('configured-key-123');
+    expect(b.id).toBe(a.id);
+    expect(await accounts.listAccounts()).toHaveLength(1);
+    expect((await accounts.listKeys(a.id)).map((k) => k.prefix)).toEqual([generated!.slice(0, 12), 'configured-k']);
+  });
+
+  it('agrees on one default account when processes start together on an empty store', async () => {
+    const others = [new SqliteJobStore({ file: join(dir, 'ferry.db') }), new SqliteJobStore({ file: join(dir, 'ferry.db') })];
+    try {
+      await Promise.all([accounts, ...others.map((j) => new AccountService({ jobs: j }))].map((s, i) => s.bootstrap(`configured-key-${i}-abcdef`)));
+      const ids = await Promise.all([0, 1, 2].map(async (i) => (await accounts.authenticate(`configured-key-${i}-abcdef`)).id));
+      expect(new Set(ids).size).toBe(1);
+    } finally {
+      await Promise.all(others.map((j) => j.close()));
+    }
+  });
+
+  it('refuses unknown and revoked keys alike, at once', async () => {
+    const tenant = await accounts.createAccount('tenant');
+    const { id, key } = await accounts.createKey(tenant.id);
+    expect((await accounts.authenticate(key)).id).toBe(tenant.id);
+    await accounts.revokeKey(id);
+    for (const k of [key, 'never-issued-key', undefined]) await expect(accounts.authenticate(k)).rejects.toMatchObject({ code: 'UNAUTHORIZED', status: 403 });
+  });
+
+  it('scopes a tenant revoking a key to its own keys', async () => {
+    const a = await accounts.createAccount('a');
+    const b = await accounts.createAccount('b');
+    const keyOfB = await accounts.createKey(b.id);
+    await expect(accounts.revokeKey(keyOfB.id, a.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await accounts.authenticate(keyOfB.key)).id).toBe(b.id);
+    await expect(accounts.createKey(999)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('records when a key was last used, at most once a minute', async () => {
+    const tenant = await accounts.createAccount('tenant');
+    const { id, key } = await accounts.createKey(tenant.id);
+    await accounts.authenticate(key);
+    expect((await jobs.accounts.getKey(id))!.lastUsedAt).toEqual(new Date('2026-01-01T00:00:00Z'));
+    clock = new Date('2026-01-01T00:00:59Z');
+    await accounts.authenticate(key);
+    expect((await jobs.accounts.getKey(id))!.lastUsedAt).toEqual(new Date('2026-01-01T00:00:00Z'));
+    clock = new Date('2026-01-01T00:01:00Z');
+    await accounts.authenticate(key);
+    expect((await jobs.accounts.getKey(id))!.lastUsedAt).toEqual(new Date('2026-01-01T00:01:00Z'));
+  });
+});
