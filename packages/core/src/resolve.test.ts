@@ -129,3 +129,45 @@ describe('the query grammar', () => {
     expect(() => DatasetDefinition.parse({ ...rentals, columns: [{ name: 'msa', type: 'string', role: 'dimension', granularities: ['month'] }] })).toThrow();
   });
 });
+
+describe('AGGREGATE_NOT_ALLOWED', () => {
+  const message = (query: unknown): string => {
+    try {
+      resolveQuery(catalog, parseOrThrow(DatasetQuery, query));
+    } catch (err) {
+      if (err instanceof FerryError && err.code === 'AGGREGATE_NOT_ALLOWED') return err.message;
+      throw err;
+    }
+    throw new Error('expected AGGREGATE_NOT_ALLOWED');
+  };
+
+  it('lists the aggregates the column allows, in scopes and in aggregate filters', () => {
+    expect(message({ scopes: [{ column: 'msa', aggregate: 'Avg' }] })).toBe('aggregate Avg is not allowed on "msa" (allowed: Count, CountDistinct, Min, Max)');
+    expect(message({ scopes: [{ column: 'bed', aggregate: 'Count' }], filters: [{ column: 'msa', aggregate: 'Sum', filter: { gt: 1 } }] })).toContain(
+      '(allowed: Count, CountDistinct, Min, Max)',
+    );
+  });
+
+  it('uses the catalog’s own list when the column narrows it, and says so when it allows none', () => {
+    const narrowed = createCatalog([
+      DatasetDefinition.parse({
+        key: 'rents',
+        relation: { table: 'rents' },
+        columns: [
+          { name: 'rent', type: 'double', role: 'measure', aggregates: ['Avg', 'Median'] },
+          { name: 'unit', type: 'string', role: 'dimension', aggregates: [] },
+        ],
+      }),
+    ]);
+    const refuse = (scope: unknown) => {
+      try {
+        resolveQuery(narrowed, DatasetQuery.parse({ scopes: [scope] }));
+      } catch (err) {
+        if (err instanceof FerryError) return err.message;
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(refuse({ column: 'rent', aggregate: 'Sum' })).toBe('aggregate Sum is not allowed on "rent" (allowed: Avg, Median)');
+    expect(refuse({ column: 'unit', aggregate: 'Count' })).toMatch(/^"unit" allows no aggregate/);
+  });
+});

@@ -84,8 +84,15 @@ export function resolveQuery(catalog: Catalog, query: DatasetQuery, basePath: Pa
     return column;
   };
   const checkAggregate = (column: ColumnDefinition, aggregate: Aggregate, path: Path): void => {
-    if (!allowedAggregates(column).includes(aggregate)) {
-      throw new FerryError('AGGREGATE_NOT_ALLOWED', `aggregate ${aggregate} is not allowed on "${column.name}"`, { path: at(...path) });
+    const allowed = allowedAggregates(column);
+    if (!allowed.includes(aggregate)) {
+      throw new FerryError(
+        'AGGREGATE_NOT_ALLOWED',
+        allowed.length
+          ? `aggregate ${aggregate} is not allowed on "${column.name}" (allowed: ${allowed.join(', ')})`
+          : `"${column.name}" allows no aggregate; use it as a plain column or a filter`,
+        { path: at(...path) },
+      );
     }
   };
 

@@ -62,10 +62,11 @@ export function createGuardedConnector(opts: {
 }
 
 async function pickAddress(options: DialOptions, policy: AddressPolicy, resolve: Resolver): Promise<string> {
-  const host = stripIpDecorations(options.hostname);
+  // undici passes the URL's host as written; `host.` is resolved as `host`, as validation did.
+  const host = stripIpDecorations(options.hostname).replace(/\.$/, '');
   const literal = parseIp(host) !== null;
   const addresses = literal ? [host] : await resolveHost(resolve, host);
-  vetAddresses(addresses, { protocol: options.protocol, literal }, policy);
+  vetAddresses(addresses, { protocol: options.protocol, literal, host }, policy);
   // Every address passed, so any would do; take the resolver's first preference.
   return addresses[0]!;
 }

@@ -153,7 +153,7 @@ describe('deliver', () => {
   it('treats a name that stops resolving at delivery time as a retryable failure', async () => {
     const n = notifier({ resolve: tableResolver({}) });
     const result = await n.deliver(message('https://gone.example.com/hook'), {});
-    expect(result).toMatchObject({ ok: false, retryable: true, error: 'webhook host does not resolve' });
+    expect(result).toMatchObject({ ok: false, retryable: true, error: 'webhook host "gone.example.com" does not exist (DNS has no such name)' });
     expect(n.dialled).toEqual([]);
   });
 
@@ -214,7 +214,7 @@ describe('deliver', () => {
 
       const result = await n.deliver(message(url), {});
       expect(result).toMatchObject({ ok: false, retryable: false });
-      expect(result.error).toBe('target refused: webhook host must resolve only to public addresses');
+      expect(result.error).toMatch(/^target refused: webhook host must resolve only to public addresses; .*FERRY_WEBHOOK_ALLOW_CIDRS/);
       expect(resolve.calls).toEqual(['rebind.example.com', 'rebind.example.com']);
       expect(n.dialled).toEqual([]);
       expect(s.connections).toBe(0);

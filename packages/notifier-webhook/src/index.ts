@@ -8,7 +8,18 @@ export {
   InvalidCidrError,
   type AddressPolicy,
 } from './address-policy.js';
-export { parseTarget, vetAddresses, systemResolver, TargetRefusedError, type Resolver, type ParsedTarget } from './target.js';
+export {
+  parseTarget,
+  vetAddresses,
+  systemResolver,
+  createSystemResolver,
+  TargetRefusedError,
+  HostNotFoundError,
+  allowCidrsHint,
+  type Resolver,
+  type SystemResolverOptions,
+  type ParsedTarget,
+} from './target.js';
 export { createGuardedConnector, ConnectTimeoutError, type Dialer } from './connector.js';
 export { signPayload } from './sign.js';
 export { parseRetryAfter, MAX_RETRY_AFTER_MS } from './retry-after.js';

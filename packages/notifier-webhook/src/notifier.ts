@@ -61,7 +61,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions = {}): Web
     async validateTarget(url: string, path: FieldPath): Promise<void> {
       try {
         const target = parseTarget(url);
-        const addresses = target.literal ? [target.host] : await resolveHost(resolve, target.host);
+        const addresses = target.literal ? [target.host] : await resolveHost(resolve, target.host, connectTimeoutMs);
         vetAddresses(addresses, target, policy);
       } catch (err) {
         if (err instanceof TargetRefusedError) throw new FerryError('INVALID_WEBHOOK_URL', err.message, { path });

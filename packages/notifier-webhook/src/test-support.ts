@@ -1,4 +1,5 @@
 // Test-only helpers (not exported from the package). Everything here talks to 127.0.0.1 only.
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -84,4 +85,66 @@ export function tableResolver(table: Record<string, string[] | (() => string[])>
     return typeof entry === 'function' ? entry() : entry;
   };
   return Object.assign(resolve, { calls });
+}
+
+export type DnsAnswer = 'NXDOMAIN' | 'SERVFAIL' | 'NODATA' | string[];
+
+export interface TestDnsServer {
+  /** `127.0.0.1:<port>`, for `dns.Resolver#setServers`. */
+  address: string;
+  /** Names asked, lower-cased, one entry per question. */
+  questions: string[];
+  close(): Promise<void>;
+}
+
+const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3 } as const;
+
+/**
+ * A tiny authoritative DNS server on 127.0.0.1 (UDP): A queries get the table's IPv4 addresses,
+ * other types NODATA; names not in the table are NXDOMAIN. Enough to drive the real c-ares resolver.
+ */
+export async function startDnsServer(table: Record<string, DnsAnswer>): Promise<TestDnsServer> {
+  const socket = createSocket('udp4');
+  const questions: string[] = [];
+  socket.on('message', (query, peer) => {
+    // Header (12 bytes), then one question: labels, a zero byte, type and class.
+    let at = 12;
+    const labels: string[] = [];
+    while (at < query.length && query[at] !== 0) {
+      const len = query[at]!;
+      labels.push(query.subarray(at + 1, at + 1 + len).toString('latin1'));
+      at += 1 + len;
+    }
+    const questionEnd = at + 5;
+    const name = labels.join('.').toLowerCase();
+    const type = query.readUInt16BE(at + 1);
+    questions.push(name);
+    const entry = table[name] ?? 'NXDOMAIN';
+    const addresses = Array.isArray(entry) && type === 1 ? entry : [];
+    const rcode = entry === 'NXDOMAIN' ? RCODE.NXDOMAIN : entry === 'SERVFAIL' ? RCODE.SERVFAIL : RCODE.NOERROR;
+    const header = Buffer.alloc(12);
+    header.writeUInt16BE(query.readUInt16BE(0), 0);
+    // QR, authoritative, recursion desired copied, recursion available, rcode.
+    header.writeUInt16BE(0x8000 | 0x0400 | (query.readUInt16BE(2) & 0x0100) | 0x0080 | rcode, 2);
+    header.writeUInt16BE(1, 4);
+    header.writeUInt16BE(addresses.length, 6);
+    const records = addresses.map((ip) => {
+      const rr = Buffer.alloc(16);
+      rr.writeUInt16BE(0xc00c, 0); // name: pointer to the question
+      rr.writeUInt16BE(1, 2); // A
+      rr.writeUInt16BE(1, 4); // IN
+      rr.writeUInt32BE(60, 6);
+      rr.writeUInt16BE(4, 10);
+      Buffer.from(ip.split('.').map(Number)).copy(rr, 12);
+      return rr;
+    });
+    socket.send(Buffer.concat([header, query.subarray(12, questionEnd), ...records]), peer.port, peer.address);
+  });
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  return {
+    address: `127.0.0.1:${socket.address().port}`,
+    questions,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
 }

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { EndpointCreate, EndpointUpdate, EventListQuery, MAX_EVENT_FILTERS, MAX_EVENT_FILTER_LENGTH } from './webhooks.js';
+import { EVENT_TYPES, eventMatches } from './events.js';
+import { FerryError, formatPath } from './errors.js';
+import { parseOrThrow } from './validate.js';
+
+const url = 'https://hooks.example.com/ferry';
+
+function refusal(schema: Parameters<typeof parseOrThrow>[0], body: unknown): { status: number; code: string; path: string; message: string } {
+  try {
+    parseOrThrow(schema, body);
+  } catch (err) {
+    if (err instanceof FerryError) return { status: err.status, code: err.code, path: formatPath(err.path ?? []), message: err.message };
+    throw err;
+  }
+  throw new Error(`expected ${JSON.stringify(body)} to be refused`);
+}
+
+describe('endpoint event filters', () => {
+  it('accepts every type Ferry sends, each known family, and *', () => {
+    const families = ['export.*', 'endpoint.*', 'dataset.*', 'dataset.version.*'];
+    for (const events of [[...EVENT_TYPES], families, ['*']]) {
+      expect(parseOrThrow(EndpointCreate, { url, events }).events).toEqual(events);
+      expect(parseOrThrow(EndpointUpdate, { events }).events).toEqual(events);
+    }
+    // Each accepted family really matches something Ferry sends, so an endpoint with it can fire.
+    for (const family of families) expect(EVENT_TYPES.some((t) => eventMatches([family], t)), family).toBe(true);
+  });
+
+  it.each([
+    ['export.complete'],
+    ['export.Completed'],
+    ['exports.*'],
+    ['order.*'],
+    ['export.completed.*'],
+    ['dataset.version'],
+    ['export'],
+    ['**'],
+    [''],
+  ])('refuses %j, which no event has, with a 400 listing the known types', (filter) => {
+    for (const [schema, body] of [
+      [EndpointCreate, { url, events: ['export.failed', filter] }],
+      [EndpointUpdate, { events: ['export.failed', filter] }],
+    ] as const) {
+      const err = refusal(schema, body);
+      expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', path: 'events[1]' });
+      for (const type of EVENT_TYPES) expect(err.message).toContain(type);
+      expect(err.message).toContain(JSON.stringify(filter));
+    }
+  });
+
+  it('bounds how many filters an endpoint has and how long each is', () => {
+    const many = Array.from({ length: MAX_EVENT_FILTERS + 1 }, () => 'export.completed');
+    expect(refusal(EndpointCreate, { url, events: many })).toMatchObject({ status: 400, path: 'events' });
+    expect(refusal(EndpointUpdate, { events: many })).toMatchObject({ status: 400, path: 'events' });
+    expect(parseOrThrow(EndpointCreate, { url, events: many.slice(1) }).events).toHaveLength(MAX_EVENT_FILTERS);
+
+    const long = `export.${'x'.repeat(10_000)}`;
+    const err = refusal(EndpointCreate, { url, events: [long] });
+    expect(err).toMatchObject({ status: 400, path: 'events[0]' });
+    expect(err.message).toContain(String(MAX_EVENT_FILTER_LENGTH));
+    expect(err.message.length).toBeLessThan(200);
+  });
+
+  it('refuses an unknown type on the event feed too, instead of answering an empty page', () => {
+    expect(parseOrThrow(EventListQuery, { type: 'export.*' }).type).toBe('export.*');
+    expect(refusal(EventListQuery, { type: 'export.complete' })).toMatchObject({ status: 400, path: 'type' });
+  });
+});
