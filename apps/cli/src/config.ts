@@ -47,8 +47,12 @@ export const FerryConfig = z.strictObject({
       gzipLevel: z.int().min(1).max(9).default(6),
       /** Let a source encode csv/jsonl itself (COPY) when its bytes match Ferry's writer. */
       pushdown: z.boolean().default(true),
+      /** Exports one worker process runs at once. */
+      concurrency: z.int().min(1).max(64).default(2),
+      /** Most exports of one account running at once across all workers (default: no cap beyond fair ordering). */
+      maxRunningPerAccount: z.int().min(1).optional(),
     })
-    .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: 6, pushdown: true }),
+    .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: 6, pushdown: true, concurrency: 2 }),
   /** Dataset versions (docs/versions.md): DuckDB does the diffs (spilling past memoryLimit); schedules are polled. */
   versions: z
     .strictObject({
@@ -64,8 +68,10 @@ export const FerryConfig = z.strictObject({
     .strictObject({
       concurrency: z.int().min(1).max(256).default(8),
       timeoutMs: z.int().min(100).max(120_000).default(15_000),
+      /** Most deliveries in flight to one endpoint across all workers, so one slow receiver cannot hold every slot. */
+      maxInFlightPerEndpoint: z.int().min(1).max(256).default(4),
     })
-    .default({ concurrency: 8, timeoutMs: 15_000 }),
+    .default({ concurrency: 8, timeoutMs: 15_000, maxInFlightPerEndpoint: 4 }),
 });
 export type FerryConfig = z.infer<typeof FerryConfig>;
 
@@ -76,6 +82,16 @@ const ENV_OVERRIDES: ReadonlyArray<{ env: string; apply: (raw: RawConfig, value:
   { env: 'FERRY_PUBLIC_URL', apply: (c, v) => (section(c, 'server').publicUrl = v) },
   { env: 'FERRY_DATA_DIR', apply: (c, v) => (c.dataDir = v) },
   { env: 'FERRY_LOG_LEVEL', apply: (c, v) => (c.logLevel = v) },
+  {
+    // A PostgreSQL URL selects the PostgreSQL job store: the shorthand for scaling out.
+    env: 'FERRY_DATABASE_URL',
+    apply: (c, v) => {
+      if (!/^postgres(ql)?:\/\//i.test(v)) throw new FerryError('INVALID_CONFIG', 'FERRY_DATABASE_URL must be a postgres:// or postgresql:// URL');
+      const jobs = section(c, 'jobs');
+      jobs.use = 'postgres';
+      section(jobs, 'options').connectionString = v;
+    },
+  },
   {
     env: 'FERRY_WEBHOOK_ALLOW_CIDRS',
     apply: (c, v) => {

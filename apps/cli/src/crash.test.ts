@@ -1,39 +1,30 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor } from '@ferry/testing';
 import { startScriptedReceiver, type ScriptedReceiver } from './test-support/scripted-receiver.js';
+import { seededDataDir } from './test-support/data-dir.js';
+import { listeningUrl, spawnFerry, type FerryProcess } from './test-support/processes.js';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const KEY = 'crash-test-key-123';
 let dataDir: string;
 let rx: ScriptedReceiver;
-const children: ChildProcess[] = [];
+const children: FerryProcess[] = [];
 
 /** `ferry serve` as a real process, as an operator runs it; resolves with its URL. */
-async function serve(config: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config], {
-    env: { ...process.env, FERRY_API_KEY: KEY, FERRY_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function serve(config: string): Promise<FerryProcess & { url: string }> {
+  const child = spawnFerry(['serve', '--config', config], { FERRY_API_KEY: KEY });
   children.push(child);
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const url = await waitFor('ferry to listen', () => /listening on (http:\/\/\S+)/.exec(out)?.[1], 60_000);
-  return { child, url };
+  return { ...child, url: await listeningUrl(child) };
 }
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'ferry-crash-'));
+  dataDir = await seededDataDir('ferry-crash-');
   rx = await startScriptedReceiver();
 });
 
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.kill()));
   await rx?.close();
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -61,8 +52,7 @@ it('delivers, with the same id, a webhook whose attempt was sent but never recor
 
   // The attempt reaches the receiver, which holds it; the process dies before it can record anything.
   await waitFor('the first attempt', () => rx.to('/crash')[0]);
-  first.child.kill('SIGKILL');
-  await new Promise((r) => first.child.once('exit', r));
+  await first.kill('SIGKILL');
 
   const second = await serve(config);
   const redelivered = await waitFor('the delivery after restart', () => rx.to('/crash')[1], 60_000);
@@ -79,6 +69,6 @@ it('delivers, with the same id, a webhook whose attempt was sent but never recor
   });
   // The attempt lost in the crash is not in the log: only the one that was recorded.
   expect(status.attempts).toBe(1);
-  second.child.kill('SIGTERM');
-  await new Promise((r) => second.child.once('exit', r));
+  // A graceful stop: SIGTERM ends the process cleanly.
+  expect(await second.kill('SIGTERM')).toBe(0);
 });

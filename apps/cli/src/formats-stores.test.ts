@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { startFerry, type FerryRuntime } from './runtime.js';
 import { defineConfig } from './config.js';
 import { waitFor } from '@ferry/testing';
 import { startScriptedReceiver, type ScriptedReceiver } from './test-support/scripted-receiver.js';
+import { seededDataDir } from './test-support/data-dir.js';
 
 const KEY = 'formats-and-stores-key';
 const BUCKET = 'ferry-exports';
@@ -65,7 +65,7 @@ async function exportAndWait(ferry: FerryRuntime, request: Record<string, unknow
 
 beforeAll(async () => {
   guard = guardLoopbackOnly();
-  dataDir = await mkdtemp(join(tmpdir(), 'ferry-formats-'));
+  dataDir = await seededDataDir('ferry-formats-');
   rx = await startScriptedReceiver();
   [s3, gcs] = await Promise.all([startS3rver([BUCKET]), startFakeGcsFor(BUCKET)]);
 });
@@ -200,7 +200,7 @@ describe('formats, compression and retention through the API', () => {
   it('deletes files past retention, marks the export expired, and answers its link with 410', async () => {
     const status = await exportAndWait(ferry, { format: 'jsonl' });
     expect((await fetch(status.download.url)).status).toBe(200);
-    await ferry.workers.retention.sweep(new Date(Date.now() + 31 * 86_400_000));
+    await ferry.workers!.retention.sweep(new Date(Date.now() + 31 * 86_400_000));
     const gone = await fetch(status.download.url);
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'GONE', message: expect.stringContaining('expired') });

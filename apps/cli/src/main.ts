@@ -1,38 +1,22 @@
 #!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
 import { isFerryError, formatPath } from '@ferry/core';
 import { loadConfig } from './config.js';
-import { startFerry } from './runtime.js';
+import { startFerry, type Role } from './runtime.js';
+import { migrate } from './migrate.js';
 import { listen } from './listen.js';
 
-const USAGE = `Usage: ferry <command>
-
-Commands:
-  serve [--config F]    Run the API and the workers in one process (default)
-  listen [port] [dir]   Run a webhook receiver on 127.0.0.1 (default port 9000) that verifies
-                        Ferry's signature with FERRY_API_KEY and, given a dir, downloads each file
-  help                  Show this help
-
-Configuration: --config ferry.config.json (or FERRY_CONFIG); the environment overrides it:
+const ENVIRONMENT = `Configuration: --config ferry.config.json (or FERRY_CONFIG); the environment overrides it:
 FERRY_PORT (8080), FERRY_HOST (127.0.0.1), FERRY_DATA_DIR (./.ferry), FERRY_API_KEY,
-FERRY_PUBLIC_URL, FERRY_WEBHOOK_ALLOW_CIDRS, FERRY_LOG_LEVEL (info). See docs/configuration.md.`;
-
-/** `--name value` or `--name=value`. */
-function flag(args: string[], name: string): string | undefined {
-  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return undefined;
-  const arg = args[i]!;
-  if (arg.includes('=')) return arg.slice(arg.indexOf('=') + 1);
-  const value = args[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
-  return value;
-}
+FERRY_DATABASE_URL (a postgres:// URL: the PostgreSQL job store), FERRY_PUBLIC_URL,
+FERRY_WEBHOOK_ALLOW_CIDRS, FERRY_LOG_LEVEL (info). See docs/configuration.md and docs/deployment.md.`;
 
 let configOrigin = 'the environment';
 
-async function serve(args: string[]): Promise<void> {
-  const { config, apiKey, origin } = await loadConfig({ file: flag(args, 'config') });
+async function runRole(role: Role, options: { config?: string }): Promise<void> {
+  const { config, apiKey, origin } = await loadConfig({ file: options.config });
   configOrigin = origin;
-  const ferry = await startFerry(config, apiKey);
+  const ferry = await startFerry(config, apiKey, { role });
   if (ferry.generatedApiKey) {
     // Printed once, to the terminal only: the store keeps just its hash.
     process.stdout.write(
@@ -40,15 +24,15 @@ async function serve(args: string[]): Promise<void> {
         `Set FERRY_API_KEY to choose your own.\n\n`,
     );
   }
-  process.stdout.write(`Ferry is listening on ${ferry.url}\n`);
+  process.stdout.write(ferry.url ? `Ferry (${role}) is listening on ${ferry.url}\n` : `Ferry (${role}) is running on the ${ferry.jobs.name} job store\n`);
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) process.exit(1);
-    process.stdout.write(`\n${signal}: stopping (finishing or releasing the running export)...\n`);
+    process.stdout.write(`\n${signal}: stopping (finishing or releasing running exports)...\n`);
     ferry.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        process.stderr.write(`ferry: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
         process.exit(1);
       },
     );
@@ -57,34 +41,48 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-async function receive(args: string[]): Promise<void> {
-  const apiKey = process.env.FERRY_API_KEY;
-  if (!apiKey) throw new Error('ferry listen verifies signatures with your API key: set FERRY_API_KEY');
-  const receiver = await listen({
-    port: Number(args[0] ?? 9000),
-    host: '127.0.0.1',
-    apiKey,
-    outDir: args[1],
-    log: (line) => process.stdout.write(`${line}\n`),
+function program(): Command {
+  const cli = new Command('ferry')
+    .description('Ferry: an asynchronous dataset export engine')
+    .addHelpText('after', `\n${ENVIRONMENT}`)
+    .showHelpAfterError('(run "ferry help" for usage)')
+    .exitOverride();
+  const config = (cmd: Command) => cmd.option('-c, --config <file>', 'config file (default FERRY_CONFIG, else embedded defaults)');
+  config(cli.command('serve').description('run the API and the workers in one process (what npm start runs)')).action((o) => runRole('serve', o));
+  config(cli.command('api').description('run the HTTP API only; it never claims work')).action((o) => runRole('api', o));
+  config(cli.command('worker').description('run exports, deliveries, schedules and retention; no HTTP')).action((o) => runRole('worker', o));
+  config(cli.command('migrate').description('apply the job store migrations and exit')).action(async (o: { config?: string }) => {
+    const { config: loaded, origin } = await loadConfig({ file: o.config });
+    configOrigin = origin;
+    const { store, from, to } = await migrate(loaded);
+    process.stdout.write(from === to ? `${store}: schema is up to date (version ${to})\n` : `${store}: migrated from version ${from} to ${to}\n`);
   });
-  process.stdout.write(`Listening for Ferry webhooks on ${receiver.url}/ (any path)\n`);
+  cli
+    .command('listen')
+    .description("run a webhook receiver on 127.0.0.1 that verifies Ferry's signature with FERRY_API_KEY and, given a dir, downloads each file")
+    .argument('[port]', 'port to listen on', '9000')
+    .argument('[dir]', 'download files into this folder')
+    .action(async (port: string, dir: string | undefined) => {
+      const receiver = await listen({ port, host: '127.0.0.1', apiKey: process.env.FERRY_API_KEY, outDir: dir, log: (line) => process.stdout.write(`${line}\n`) });
+      process.stdout.write(`Listening for Ferry webhooks on ${receiver.url}/ (any path)\n`);
+    });
+  return cli;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const command = argv[0] && !argv[0].startsWith('--') ? argv[0] : 'serve';
-  switch (command) {
-    case 'serve':
-      return serve(argv[0] === 'serve' ? argv.slice(1) : argv);
-    case 'listen':
-      return receive(argv.slice(1));
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(`${USAGE}\n`);
-      return;
-    default:
-      process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
-      process.exitCode = 2;
+  const cli = program();
+  if (argv.length === 0) {
+    process.stdout.write(cli.helpInformation());
+    return;
+  }
+  try {
+    await cli.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; every other parser complaint is a usage error.
+      process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2);
+    }
+    throw err;
   }
 }
 
@@ -93,7 +91,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     const where = err.path ? ` (at ${formatPath(err.path)} in ${configOrigin})` : '';
     process.stderr.write(`ferry: ${err.code}: ${err.message}${where}\n`);
   } else {
-    process.stderr.write(`ferry: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`ferry: ${err instanceof Error ? err.message : String(err)}\n`);
   }
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 import { PluginRegistry } from '@ferry/core';
 import { sqliteJobs } from '@ferry/jobs-sqlite';
+import { postgresJobs } from '@ferry/jobs-postgres';
 import { localStore } from '@ferry/store-local';
 import { s3Store } from '@ferry/store-s3';
 import { gcsStore } from '@ferry/store-gcs';
@@ -15,6 +16,7 @@ import { jsonlFormat } from '@ferry/format-jsonl';
 export function builtInPlugins(): PluginRegistry {
   return new PluginRegistry().register(
     sqliteJobs,
+    postgresJobs,
     localStore,
     s3Store,
     gcsStore,

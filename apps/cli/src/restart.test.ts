@@ -1,16 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFerry } from './runtime.js';
 import { defineConfig } from './config.js';
 import { startSeedReceivers, waitFor, type SeedReceivers } from '@ferry/testing';
+import { seededDataDir } from './test-support/data-dir.js';
 
 let dataDir: string;
 let receivers: SeedReceivers;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'ferry-restart-'));
+  dataDir = await seededDataDir('ferry-restart-');
   receivers = await startSeedReceivers();
 });
 

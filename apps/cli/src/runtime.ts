@@ -1,171 +1,117 @@
-import 'reflect-metadata';
 import { mkdir } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { container, type DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from 'tsyringe';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import {
-  FerryError,
-  TOKENS,
-  createCatalog,
-  type Catalog,
-  type DatasetDefinition,
-  type FormatWriter,
-  type JobStore,
-  type Notifier,
-  type ObjectStore,
-  type PluginContext,
-  type QuerySource,
-} from '@ferry/core';
-import { DownloadLinks, DownloadService, ExportService, WebhookService, generateApiKey, hashApiKey } from '@ferry/engine';
-import { checkVersionSchedules, type DeliveryWorkerOptions, type ExportWorkerOptions, type SchedulerOptions } from '@ferry/engine';
-import { buildServer, logSerializers } from '@ferry/server';
-import { createWorkers, type Workers } from '@ferry/worker';
-import { ensureRentalsDataset, rentalsDataset } from '@ferry/sample-rentals';
-import { builtInPlugins } from './plugins.js';
+import { FerryError, TOKENS, type JobStore, type Notifier, type ObjectStore, type QuerySource } from '@ferry/core';
+import { AccountService, type DeliveryWorkerOptions, type ExportWorkerOptions, type SchedulerOptions } from '@ferry/engine';
+import { logSerializers } from '@ferry/server';
+import type { Workers } from '@ferry/worker';
 import type { FerryConfig } from './config.js';
-import { createVersioning } from './versions-runtime.js';
+import { ROOT, apiContainer, createRootContainer, workerContainer } from './container.js';
+
+/**
+ * What a process runs: `serve` is the API and the workers in one process (the embedded default);
+ * `api` answers HTTP and never claims work; `worker` claims exports, deliveries, schedules and
+ * retention and serves no HTTP. Many `api` and `worker` processes can share one job store.
+ */
+export type Role = 'serve' | 'api' | 'worker';
 
 export interface FerryRuntime {
-  /** Where the API listens, e.g. `http://127.0.0.1:8080`. */
-  url: string;
-  app: FastifyInstance;
-  workers: Workers;
+  role: Role;
+  /** Where the API listens, e.g. `http://127.0.0.1:8080`; null for a worker. */
+  url: string | null;
+  app: FastifyInstance | null;
+  workers: Workers | null;
   jobs: JobStore;
+  /** The composition root (tests resolve services from it). */
+  container: DependencyContainer;
   /** The key generated at this start, when none was configured or stored; shown once. */
   generatedApiKey: string | null;
   stop(): Promise<void>;
 }
 
 export interface RuntimeOverrides {
+  role?: Role;
   /** Replace the webhook notifier (tests inject one with their own resolver). */
   notifier?: Notifier;
   exportWorker?: Partial<ExportWorkerOptions>;
   deliveryWorker?: Partial<DeliveryWorkerOptions>;
-  /** Start the HTTP API but not the background workers. */
+  /** False: the API role (shorthand kept for tests). */
   workers?: boolean;
   /** The schedule loop's options and clock (tests). */
   scheduler?: Partial<SchedulerOptions> & { now?: () => Date };
+  /** Change registrations of the root container before anything is built from it (tests inject faults this way). */
+  register?: (di: DependencyContainer) => void;
 }
 
-const DOWNLOAD_SECRET = 'download_link_secret';
-const DAY_MS = 86_400_000;
-
-/** The composition root for `ferry serve`: plugins, catalog, API and workers in one process. */
+/** Start one Ferry process in `role` (default `serve`). */
 export async function startFerry(config: FerryConfig, apiKey?: string, overrides: RuntimeOverrides = {}): Promise<FerryRuntime> {
+  const role: Role = overrides.role ?? (overrides.workers === false ? 'api' : 'serve');
   await mkdir(config.dataDir, { recursive: true });
   const logger = pino({ level: config.logLevel, serializers: logSerializers });
-  const di = await createContainer(config, logger, overrides);
-  const jobs = di.resolve<JobStore>(TOKENS.Jobs);
-  const catalog = di.resolve<Catalog>(TOKENS.Catalog);
-  const store = di.resolve<ObjectStore>(TOKENS.Store);
-  const notifier = di.resolve<Notifier>(TOKENS.Notifier);
-  const sources = di.resolve<ReadonlyMap<string, QuerySource>>(TOKENS.Sources);
+  const root = await createRootContainer(config, logger, overrides);
+  const jobs = root.resolve(TOKENS.Jobs) as JobStore;
+  const publicUrl = root.resolve(ROOT.PublicUrl);
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  let workers: Workers | null = null;
+  let generatedApiKey: string | null = null;
 
-  const generatedApiKey = await bootstrapApiKey(jobs, apiKey);
-  const secret = await jobs.getOrCreateSetting(DOWNLOAD_SECRET, () => randomBytes(32).toString('base64url'));
-  let publicUrl = config.server.publicUrl ?? '';
-  const links = new DownloadLinks(secret, () => publicUrl);
-
-  const formats = di.resolve<ReadonlyMap<string, FormatWriter>>(TOKENS.Formats);
-  const workers = createWorkers(
-    { jobs, catalog, store, notifier, links, logger, sources, formats },
-    {
-      exports: {
-        retentionMs: config.exports.retentionDays * DAY_MS,
-        maxAttempts: config.exports.maxAttempts,
-        gzipLevel: config.exports.gzipLevel,
-        pushdown: config.exports.pushdown,
-        ...overrides.exportWorker,
-      },
-      deliveries: { concurrency: config.deliveries.concurrency, timeoutMs: config.deliveries.timeoutMs, ...overrides.deliveryWorker },
-    },
-  );
-  const poke = () => {
-    workers.exports.poke();
-    workers.deliveries.poke();
+  const closePlugins = async () => {
+    await root.resolve(ROOT.Snapshots).close();
+    await Promise.all([...(root.resolve(TOKENS.Sources) as ReadonlyMap<string, QuerySource>).values()].map((s) => s.close()));
+    await (root.resolve(TOKENS.Notifier) as Notifier).close?.();
+    await (root.resolve(TOKENS.Store) as ObjectStore).close?.();
+    await jobs.close();
   };
-  const versioning = await createVersioning(config, { jobs, catalog, store, notifier, links, logger, sources, formats, publicUrl: () => publicUrl, onQueued: poke }, overrides.scheduler);
-  const app = buildServer({
-    exports: new ExportService({ jobs, catalog, notifier, links, formats: new Set(formats.keys()) }),
-    downloads: new DownloadService({ jobs, store, links }),
-    webhooks: new WebhookService({ jobs, notifier }),
-    deliveryCounters: () => ({ ...workers.deliveries.counters }),
-    catalog,
-    logger,
-    onQueued: poke,
-    versions: versioning.routes,
-  });
-  await app.listen({ port: config.server.port, host: config.server.host });
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  publicUrl ||= url;
-  if (overrides.workers !== false) {
-    workers.start();
-    await versioning.scheduler.start();
+  try {
+    if (role !== 'worker') {
+      const api = apiContainer(root);
+      generatedApiKey = await api.resolve(AccountService).bootstrap(apiKey);
+      app = api.resolve(ROOT.App);
+      await app.listen({ port: config.server.port, host: config.server.host });
+      const address = app.server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      url = `http://${host}:${address.port}`;
+      publicUrl.value ||= url;
+    } else if (!publicUrl.value) {
+      // Completion webhooks carry download links, which point at the API processes.
+      if (config.server.port === 0) throw new FerryError('INVALID_CONFIG', 'a worker needs FERRY_PUBLIC_URL (server.publicUrl): the API address its download links point at', { path: ['server', 'publicUrl'] });
+      publicUrl.value = `http://${config.server.host}:${config.server.port}`;
+    }
+    if (role !== 'api') {
+      workers = workerContainer(root).resolve(ROOT.Workers);
+      root.resolve(ROOT.Poke).add(workers.poke);
+      await workers.start();
+    }
+  } catch (err) {
+    if (app) await closeServer(app);
+    await workers?.stop();
+    await closePlugins();
+    throw err;
   }
-  logger.info({ url, dataDir: config.dataDir, publicUrl }, 'ferry is serving');
+  logger.info({ role, url, dataDir: config.dataDir, publicUrl: publicUrl.value, jobs: jobs.name }, 'ferry started');
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
-      await app.close();
-      await workers.stop();
-      await versioning.scheduler.stop();
-      await versioning.close();
-      await Promise.all([...sources.values()].map((s) => s.close()));
-      await notifier.close?.();
-      await store.close?.();
-      await jobs.close();
+      if (app) await closeServer(app);
+      await workers?.stop();
+      await closePlugins();
     })());
-  return { url, app, workers, jobs, generatedApiKey, stop };
+  return { role, url, app, workers, jobs, container: root, generatedApiKey, stop };
 }
 
-/** Create every configured plugin (each validates its own options), then register the instances. */
-async function createContainer(config: FerryConfig, logger: PluginContext['logger'], overrides: RuntimeOverrides): Promise<DependencyContainer> {
-  const registry = builtInPlugins();
-  const ctx: PluginContext = { logger, dataDir: config.dataDir };
-  const sources = new Map<string, QuerySource>();
-  for (const [name, slot] of Object.entries(config.sources)) sources.set(name, await registry.create('source', slot, ctx, ['sources', name]));
-  const formats = new Map<string, FormatWriter>();
-  for (const [name, slot] of Object.entries(config.formats)) formats.set(name, await registry.create('format', slot, ctx, ['formats', name]));
+/** How long open requests (a download in progress, say) may hold up a shutdown. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
-  const datasets: DatasetDefinition[] = [...config.datasets];
-  if (config.sampleDataset) datasets.push(rentalsDataset(await ensureRentalsDataset(config.dataDir)));
-  checkVersionSchedules(config.datasets);
-  datasets.forEach((d, i) => {
-    if (!sources.has(d.source)) {
-      throw new FerryError('INVALID_CONFIG', `dataset "${d.key}" uses source "${d.source}", which is not configured under "sources"`, {
-        path: ['datasets', i, 'source'],
-      });
-    }
-  });
-
-  // tsyringe's factories are synchronous: create plugins first, then register the instances.
-  const di = container.createChildContainer();
-  di.registerInstance(TOKENS.Logger, logger);
-  di.registerInstance(TOKENS.Jobs, await registry.create('jobs', config.jobs, ctx, ['jobs']));
-  di.registerInstance(TOKENS.Store, await registry.create('store', config.store, ctx, ['store']));
-  di.registerInstance(TOKENS.Notifier, overrides.notifier ?? (await registry.create('notifier', config.notifier, ctx, ['notifier'])));
-  di.registerInstance(TOKENS.Sources, sources);
-  di.registerInstance(TOKENS.Formats, formats);
-  di.registerInstance(TOKENS.Catalog, createCatalog(datasets, config.defaultDataset));
-  return di;
-}
-
-/**
- * FERRY_API_KEY is registered for the default account (idempotent). With none configured and none
- * stored, a key is generated and returned so the caller can show it once.
- */
-async function bootstrapApiKey(jobs: JobStore, configured: string | undefined): Promise<string | null> {
-  if (configured) {
-    await jobs.registerApiKey(hashApiKey(configured));
-    return null;
+/** Stop accepting requests; those in progress get a grace period, then their connections are closed. */
+async function closeServer(app: FastifyInstance): Promise<void> {
+  const timer = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
   }
-  if ((await jobs.countApiKeys()) > 0) return null;
-  const key = generateApiKey();
-  await jobs.registerApiKey(hashApiKey(key));
-  return key;
 }

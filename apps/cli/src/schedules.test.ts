@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCatalog, silentLogger, type Account, type Catalog, type DatasetDefinition, type JobStore, type Notifier } from '@ferry/core';
-import { DownloadLinks, ScheduleService, Scheduler, checkVersionSchedules, hashApiKey } from '@ferry/engine';
+import { AccountService, DownloadLinks, ScheduleService, Scheduler, checkVersionSchedules } from '@ferry/engine';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 
 const API_KEY = 'schedules-test-key';
@@ -48,14 +48,16 @@ function scheduler(jobs: JobStore, published: string[]): Scheduler {
 }
 
 async function requested(jobs: JobStore): Promise<Array<{ id: string; type: string }>> {
-  return (await jobs.listEvents(account.id, { type: 'export.requested', limit: 100 })).map((e) => ({ id: e.id, type: e.type }));
+  return (await jobs.events.list(account.id, { type: 'export.requested', limit: 100 })).map((e) => ({ id: e.id, type: e.type }));
 }
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ferry-schedules-'));
   // Two handles on one SQLite file: two scheduler processes sharing the job store.
   stores = [new SqliteJobStore({ file: join(dir, 'ferry.db') }), new SqliteJobStore({ file: join(dir, 'ferry.db') })];
-  account = await stores[0]!.registerApiKey(hashApiKey(API_KEY));
+  const accounts = new AccountService({ jobs: stores[0]! });
+  await accounts.bootstrap(API_KEY);
+  account = await accounts.authenticate(API_KEY);
   clock = new Date('2025-03-01T12:03:00Z');
 });
 
@@ -100,9 +102,9 @@ describe('scheduler', () => {
     expect((await service.get(account, saved.id)).nextRunAt).toBe('2025-03-01T13:45:00.000Z');
 
     // The queued export is a normal export: the saved request, signed at save time with the API key.
-    const events = await stores[0]!.listEvents(account.id, { type: 'export.requested', limit: 10 });
+    const events = await stores[0]!.events.list(account.id, { type: 'export.requested', limit: 10 });
     const uuid = (JSON.parse(events[0]!.body) as { data: { object: { uuid: string } } }).data.object.uuid;
-    expect(await stores[0]!.getExport(uuid)).toMatchObject({ name: 'quarter-hourly', format: 'csv', datasetKey: 'fees', hmacSignature: SIGNATURE, query: { from: 'fees', scopes: [{ column: 'id' }] } });
+    expect(await stores[0]!.exports.get(uuid)).toMatchObject({ name: 'quarter-hourly', format: 'csv', datasetKey: 'fees', hmacSignature: SIGNATURE, query: { from: 'fees', scopes: [{ column: 'id' }] } });
     expect(published).toEqual([]);
   });
 
@@ -110,7 +112,7 @@ describe('scheduler', () => {
     const published: string[] = [];
     const [a, b] = stores.map((s) => scheduler(s, published)) as [Scheduler, Scheduler];
     await Promise.all([a.syncCatalog(), b.syncCatalog()]);
-    expect((await stores[0]!.listSchedules({ kind: 'version' })).map((s) => [s.id, s.nextRunAt.toISOString()])).toEqual([['dsv_fees', '2025-03-01T12:10:00.000Z']]);
+    expect((await stores[0]!.schedules.list({ kind: 'version' })).map((s) => [s.id, s.nextRunAt.toISOString()])).toEqual([['dsv_fees', '2025-03-01T12:10:00.000Z']]);
     clock = new Date('2025-03-01T12:10:30Z');
     await Promise.all([a.runOnce(), b.runOnce()]);
     clock = new Date('2025-03-01T12:20:00Z');
@@ -127,7 +129,7 @@ describe('scheduler', () => {
       now: () => clock,
     });
     await without.syncCatalog();
-    expect(await stores[0]!.listSchedules({ kind: 'version' })).toEqual([]);
+    expect(await stores[0]!.schedules.list({ kind: 'version' })).toEqual([]);
   });
 
   it('rejects a bad versioning.schedule at startup with its config path', () => {

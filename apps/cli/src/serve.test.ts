@@ -1,14 +1,14 @@
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookPayload } from '@ferry/core';
-import { hashApiKey } from '@ferry/engine';
+import { AccountService } from '@ferry/engine';
 import { rentalsPath } from '@ferry/sample-rentals';
 import { startFerry, type FerryRuntime } from './runtime.js';
 import { defineConfig } from './config.js';
 import { duckdbRows, startSeedReceivers, waitFor, type SeedReceivers } from '@ferry/testing';
+import { seededDataDir } from './test-support/data-dir.js';
 
 const API_KEY = 'your-api-key';
 const SEED_QUERY = {
@@ -43,7 +43,7 @@ async function get(path: string, key: string | null = API_KEY): Promise<{ status
 
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'ferry-serve-'));
+  dataDir = await seededDataDir('ferry-serve-');
   receivers = await startSeedReceivers();
   ferry = await startFerry(config(), API_KEY);
 });
@@ -132,9 +132,10 @@ describe('the seed round trip on a real server', () => {
 
   it('keeps exports private to their account', async () => {
     const queryUUID = receivers.received[0]!.body.queryUUID as string;
-    const other = await ferry.jobs.createAccount();
-    await ferry.jobs.registerApiKey(hashApiKey('another-account-key'), other);
-    expect((await get(`/dataset/export/${queryUUID}`, 'another-account-key')).status).toBe(404);
+    const accounts = ferry.container.resolve(AccountService);
+    const other = await accounts.createAccount('other');
+    const { key } = await accounts.createKey(other.id);
+    expect((await get(`/dataset/export/${queryUUID}`, key)).status).toBe(404);
     expect((await get(`/dataset/export/${queryUUID}`, 'unknown-key-123')).status).toBe(403);
     expect((await get(`/dataset/export/${queryUUID}`, null)).status).toBe(403);
   });

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
@@ -7,6 +6,7 @@ import { startFerry, type FerryRuntime } from './runtime.js';
 import { defineConfig } from './config.js';
 import { waitFor } from '@ferry/testing';
 import { startScriptedReceiver, type ScriptedReceiver } from './test-support/scripted-receiver.js';
+import { seededDataDir } from './test-support/data-dir.js';
 
 const KEY = 'webhook-tests-key';
 let dataDir: string;
@@ -43,7 +43,7 @@ async function settledDelivery(queryUUID: string, event = 'export.completed'): P
 }
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'ferry-webhooks-'));
+  dataDir = await seededDataDir('ferry-webhooks-');
   rx = await startScriptedReceiver();
   ferry = await startFerry(
     defineConfig({
@@ -105,8 +105,8 @@ describe('delivery: retries, identity, attempt log', () => {
     const { queryUUID } = await exportTo('/gone');
     const delivery = await settledDelivery(queryUUID);
     expect(delivery).toMatchObject({ state: 'failed', attempts: 1 });
-    const job = await ferry.jobs.getExport(queryUUID);
-    expect(await ferry.jobs.getEndpoint(job!.endpointId)).toMatchObject({ enabled: false, disabledReason: 'the receiver answered 410 Gone' });
+    const job = await ferry.jobs.exports.get(queryUUID);
+    expect(await ferry.jobs.endpoints.get(job!.endpointId)).toMatchObject({ enabled: false, disabledReason: 'the receiver answered 410 Gone' });
     const notice = await waitFor('endpoint.disabled', () => rx.to('/ops').find((h) => h.body.includes('endpoint.disabled')));
     const event = new Webhook(watcher.json.secret as string).verify(notice.body, notice.headers as Record<string, string>) as {
       data: { object: { endpoint_id: string; reason: string } };

@@ -1,15 +1,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import { FerryError, isFerryError, type Catalog } from '@ferry/core';
-import type { DownloadService, ExportService, WebhookService } from '@ferry/engine';
+import type { AccountService, DownloadService, ExportService, WebhookService } from '@ferry/engine';
 import { describeDataset } from './datasets.js';
 import { registerVersionRoutes, type VersionRoutesDeps } from './versions-routes.js';
 
 export interface ServerDeps {
+  accounts: AccountService;
   exports: ExportService;
   downloads: DownloadService;
   webhooks: WebhookService;
-  /** In-process delivery counters (this process since start), shown beside the stored counts. */
-  deliveryCounters?: () => Record<string, number>;
   catalog: Catalog;
   logger: FastifyBaseLogger;
   /** Called after an export is queued, so an in-process worker can start at once. */
@@ -52,36 +51,36 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.post('/dataset/export', async (req, reply) => {
     const key = apiKey(req.headers);
-    const account = await deps.exports.authenticate(key);
+    const account = await deps.accounts.authenticate(key);
     const result = await deps.exports.submit(account, key!, req.body);
     deps.onQueued?.();
     return reply.status(201).send(result);
   });
 
   app.post<{ Params: { queryUUID: string } }>('/dataset/export/:queryUUID/cancel', async (req) => {
-    const account = await deps.exports.authenticate(apiKey(req.headers));
+    const account = await deps.accounts.authenticate(apiKey(req.headers));
     return deps.exports.cancel(account, req.params.queryUUID);
   });
 
   app.get<{ Params: { queryUUID: string } }>('/dataset/export/:queryUUID', async (req) => {
-    const account = await deps.exports.authenticate(apiKey(req.headers));
+    const account = await deps.accounts.authenticate(apiKey(req.headers));
     return deps.exports.status(account, req.params.queryUUID);
   });
 
   app.get('/datasets', async (req) => {
-    await deps.exports.authenticate(apiKey(req.headers));
+    await deps.accounts.authenticate(apiKey(req.headers));
     return { default: deps.catalog.defaultKey, datasets: deps.catalog.list().map(describeDataset) };
   });
 
   app.get<{ Params: { key: string } }>('/datasets/:key', async (req) => {
-    await deps.exports.authenticate(apiKey(req.headers));
+    await deps.accounts.authenticate(apiKey(req.headers));
     const dataset = deps.catalog.get(req.params.key);
     if (!dataset) throw new FerryError('NOT_FOUND', `no dataset "${req.params.key}"`);
     return describeDataset(dataset);
   });
 
   registerWebhookRoutes(app, deps, apiKey);
-  if (deps.versions) registerVersionRoutes(app, deps.versions, (h) => deps.exports.authenticate(apiKey(h)), apiKey);
+  if (deps.versions) registerVersionRoutes(app, deps.versions, (h) => deps.accounts.authenticate(apiKey(h)), apiKey);
 
   // The link itself is the credential: no API key, as with the signed URLs it stands in for.
   app.get<{ Params: { token: string } }>('/downloads/:token', async (req, reply) => {
@@ -98,7 +97,7 @@ type Params<K extends string> = { Params: Record<K, string> };
 
 /** Endpoints, the delivery log with replay, and the event feed: all per account. */
 function registerWebhookRoutes(app: FastifyInstance, deps: ServerDeps, apiKey: (h: Record<string, unknown>) => string | undefined): void {
-  const auth = (headers: Record<string, unknown>) => deps.exports.authenticate(apiKey(headers));
+  const auth = (headers: Record<string, unknown>) => deps.accounts.authenticate(apiKey(headers));
   const hooks = deps.webhooks;
 
   app.post('/webhooks/endpoints', async (req, reply) => reply.status(201).send(await hooks.createEndpoint(await auth(req.headers), req.body)));
@@ -112,10 +111,8 @@ function registerWebhookRoutes(app: FastifyInstance, deps: ServerDeps, apiKey: (
   app.post<Params<'id'>>('/webhooks/endpoints/:id/rotate-secret', async (req) => hooks.rotateSecret(await auth(req.headers), req.params.id));
 
   app.get('/webhooks/deliveries', async (req) => hooks.listDeliveries(await auth(req.headers), req.query));
-  app.get('/webhooks/stats', async (req) => ({
-    stored: await hooks.counts(await auth(req.headers)),
-    thisProcess: deps.deliveryCounters?.() ?? null,
-  }));
+  // Stored counts of the caller's account only: a process's own counters would show every tenant's traffic.
+  app.get('/webhooks/stats', async (req) => ({ stored: await hooks.counts(await auth(req.headers)) }));
   app.post('/webhooks/deliveries/recover', async (req) => hooks.recover(await auth(req.headers), req.body));
   app.get<Params<'id'>>('/webhooks/deliveries/:id', async (req) => hooks.getDelivery(await auth(req.headers), req.params.id));
   app.post<Params<'id'>>('/webhooks/deliveries/:id/redeliver', async (req, reply) =>

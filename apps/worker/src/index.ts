@@ -1,45 +1,35 @@
-import type { Notifier } from '@ferry/core';
-import {
-  DeliveryWorker,
-  ExportWorker,
-  RetentionSweeper,
-  type RetentionOptions,
-  type DeliveryWorkerOptions,
-  type ExportWorkerDeps,
-  type ExportWorkerOptions,
-} from '@ferry/engine';
+import type { Scheduler } from '@ferry/engine';
+import type { DeliveryWorker, ExportWorker, RetentionSweeper } from '@ferry/engine';
 
-/** What the export runner needs, plus the notifier for deliveries. */
-export type WorkerDeps = ExportWorkerDeps & { notifier: Notifier };
-
+/** The background half of Ferry: exports, webhook deliveries, retention and schedules, sharing one job store. */
 export interface Workers {
   exports: ExportWorker;
   deliveries: DeliveryWorker;
   retention: RetentionSweeper;
-  start(): void;
-  /** Stop claiming; finish or release the running export; let in-flight deliveries record. */
+  scheduler: Scheduler;
+  start(): Promise<void>;
+  /** Look for new work now (an export or a delivery was queued in this process). */
+  poke(): void;
+  /** Stop claiming; finish or release running exports; let in-flight deliveries record. */
   stop(): Promise<void>;
 }
 
-/** The background half of Ferry: export runner and webhook delivery, sharing one job store. */
-export function createWorkers(
-  deps: WorkerDeps,
-  options: { exports?: Partial<ExportWorkerOptions>; deliveries?: Partial<DeliveryWorkerOptions>; retention?: Partial<RetentionOptions> } = {},
-): Workers {
-  const exports = new ExportWorker(deps, options.exports);
-  const deliveries = new DeliveryWorker(deps, options.deliveries);
-  const retention = new RetentionSweeper(deps, options.retention);
+export function composeWorkers(parts: Pick<Workers, 'exports' | 'deliveries' | 'retention' | 'scheduler'>): Workers {
+  const { exports, deliveries, retention, scheduler } = parts;
   return {
-    exports,
-    deliveries,
-    retention,
-    start() {
+    ...parts,
+    async start() {
       exports.start();
       deliveries.start();
       retention.start();
+      await scheduler.start();
+    },
+    poke() {
+      exports.poke();
+      deliveries.poke();
     },
     async stop() {
-      await Promise.all([exports.stop(), deliveries.stop(), retention.stop()]);
+      await Promise.all([exports.stop(), deliveries.stop(), retention.stop(), scheduler.stop()]);
     },
   };
 }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { silentLogger, type NewEvent } from '@ferry/core';
-import { DeliveryWorker } from '@ferry/engine';
+import { DeliveryWorker, recordEvents } from '@ferry/engine';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { createWebhookNotifier } from '@ferry/notifier-webhook';
 import { measure, table, type Row } from './report.js';
@@ -51,17 +51,18 @@ export async function benchDeliveries(count = 20_000, concurrency = 64): Promise
     const jobs = new SqliteJobStore({ file: join(dir, 'ferry.db') });
     const notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'] });
     try {
-      const account = await jobs.registerApiKey('bench');
-      await jobs.createEndpoint({
+      const account = await jobs.accounts.create({ name: 'bench', createdAt: new Date() });
+      await jobs.endpoints.insert({
         id: 'ep_bench',
         accountId: account.id,
         url: receiver.url,
         scheme: 'standard-webhooks',
-        secret: notifier.createSecret('standard-webhooks'),
+        secrets: [{ value: notifier.createSecret('standard-webhooks'), expiresAt: null }],
         events: ['*'],
         description: null,
         registered: true,
         scheduleMs: null,
+        createdAt: new Date(),
       });
       const events: NewEvent[] = Array.from({ length: count }, (_, i) => ({
         id: `evt_${i}`,
@@ -71,14 +72,14 @@ export async function benchDeliveries(count = 20_000, concurrency = 64): Promise
         exportId: null,
         body: BODY,
       }));
-      await jobs.emitEvents(events);
+      await jobs.transaction((tx) => recordEvents(tx, events));
       const worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { concurrency });
       const ferry = await measure(async () => {
         worker.start();
         while (worker.counters.succeeded < count) await new Promise((r) => setTimeout(r, 20));
         await worker.stop();
       });
-      const counts = await jobs.deliveryCounts(account.id);
+      const counts = await jobs.deliveries.countByState(account.id);
       if (counts.succeeded !== count) throw new Error(`expected ${count} delivered, got ${JSON.stringify(counts)}`);
       rows.push({
         name: `Ferry: Standard Webhooks signed, outbox claim + attempt log in SQLite (fsync), concurrency ${concurrency}`,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createCatalog, DatasetDefinition, silentLogger, type Compression, type ExportFormat, type FormatWriter, type QuerySource } from '@ferry/core';
-import { DownloadLinks, ExportWorker } from '@ferry/engine';
+import { DownloadLinks, ExportWorker, ensureImplicitEndpoint } from '@ferry/engine';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { LocalStore } from '@ferry/store-local';
 import { duckdbSource } from '@ferry/source-duckdb';
@@ -54,15 +54,14 @@ const formats = new Map<string, FormatWriter>([
   ['arrow', await arrowFormat.create(arrowFormat.options.parse({}), ctx)],
 ]);
 const jobs = new SqliteJobStore({ file: join(dir, 'jobs.db') });
-const account = await jobs.registerApiKey('bench');
-const endpoint = await jobs.ensureImplicitEndpoint(account.id, 'https://example.invalid/hook', 'ferry-hmac', () => null);
+const account = await jobs.accounts.create({ name: 'bench', createdAt: new Date() });
+const endpoint = await ensureImplicitEndpoint(jobs, account.id, 'https://example.invalid/hook', 'ferry-hmac', () => null);
 const worker = new ExportWorker(
   { jobs, catalog: createCatalog([dataset]), sources: new Map([['default', source]]), formats, store: new LocalStore({ root: join(dir, 'exports') }), links: new DownloadLinks('c2VjcmV0', 'http://127.0.0.1'), logger: silentLogger },
   { gzipLevel: spec.level, pushdown: spec.pushdown },
 );
 const id = randomUUID();
-await jobs.enqueueExport(
-  {
+await jobs.exports.insert({
     id,
     accountId: account.id,
     name: 'bench',
@@ -77,16 +76,14 @@ await jobs.enqueueExport(
     requestedAt: new Date(),
     notifyOnFailure: false,
     split: null,
-  },
-  [],
-);
+});
 let peak = process.memoryUsage.rss();
 const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
 const t0 = performance.now();
 await worker.runOnce();
 const seconds = (performance.now() - t0) / 1000;
 clearInterval(timer);
-const job = await jobs.getExport(id);
+const job = await jobs.exports.get(id);
 if (job?.state !== 'completed') throw new Error(`export ${job?.state}: ${job?.error}`);
 process.stdout.write(`${JSON.stringify({ seconds, rows: job.result!.numberRows, bytes: job.result!.bytes, peakRssMb: peak / 1048576, encodedBy: job.result!.pushdown ? 'source' : 'ferry' })}\n`);
 await source.close();

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describePostgres, requirePostgres } from '@ferry/testing';
+import { spawnFerry } from './test-support/processes.js';
+
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+  const p = spawnFerry(args, env);
+  const code = await p.exited;
+  return { code, out: p.output() };
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ferry (the command line)', () => {
+  it('prints help and exits 0, listing every role', async () => {
+    for (const args of [['--help'], ['help'], []]) {
+      const { code, out } = await run(args);
+      expect(code).toBe(0);
+      for (const command of ['serve', 'api', 'worker', 'migrate', 'listen']) expect(out).toContain(command);
+    }
+    const sub = await run(['worker', '--help']);
+    expect(sub.code).toBe(0);
+    expect(sub.out).toContain('--config <file>');
+  });
+
+  it('refuses unknown commands and flags with exit code 2 and one line, without starting anything', async () => {
+    for (const args of [['bogus'], ['serve', '--prot', '80'], ['serve', '--config']]) {
+      const { code, out } = await run(args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(out).not.toMatch(/\n\s+at /);
+      expect(out).not.toContain('listening');
+    }
+  });
+
+  it('says in one line that FERRY_DATABASE_URL must be a postgres URL', async () => {
+    const { code, out } = await run(['migrate'], { FERRY_DATABASE_URL: 'mysql://root@127.0.0.1/ferry', FERRY_DATA_DIR: dir });
+    expect(code).toBe(1);
+    expect(out.trim()).toBe('ferry: INVALID_CONFIG: FERRY_DATABASE_URL must be a postgres:// or postgresql:// URL');
+  });
+
+  it('migrates the embedded SQLite job store, and then finds it up to date', async () => {
+    const env = { FERRY_DATA_DIR: join(dir, 'sqlite') };
+    const first = await run(['migrate'], env);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.out).toMatch(/^sqlite: migrated from version 0 to \d+\n$/);
+    const again = await run(['migrate'], env);
+    expect(again.out).toMatch(/^sqlite: schema is up to date \(version \d+\)\n$/);
+  });
+});
+
+const postgres = await requirePostgres();
+
+describePostgres('ferry migrate on PostgreSQL', postgres, (service) => {
+  const schema = `ferry_cli_${randomBytes(4).toString('hex')}`;
+  afterAll(async () => {
+    const client = new pg.Client({ connectionString: service.url });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+
+  it('is what lets processes that do not migrate at start run on a new schema', async () => {
+    const config = join(dir, 'pg.config.json');
+    await writeFile(config, JSON.stringify({ dataDir: join(dir, 'pg'), jobs: { use: 'postgres', options: { connectionString: service.url, schema, migrate: false } } }));
+    const refused = await run(['worker', '--config', config], { FERRY_PUBLIC_URL: 'http://127.0.0.1:8080' });
+    expect(refused.code).toBe(1);
+    expect(refused.out.trim().split('\n')).toHaveLength(1);
+    expect(refused.out).toContain('ferry migrate');
+
+    const migrated = await run(['migrate', '--config', config]);
+    expect(migrated.code).toBe(0);
+    expect(migrated.out).toMatch(/^postgres: migrated from version 0 to \d+\n$/);
+    expect((await run(['migrate', '--config', config])).out).toMatch(/^postgres: schema is up to date/);
+  });
+});

@@ -1,0 +1,274 @@
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { container, instanceCachingFactory, type DependencyContainer, type InjectionToken } from 'tsyringe';
+import {
+  FerryError,
+  TOKENS,
+  createCatalog,
+  type Catalog,
+  type DatasetDefinition,
+  type FormatWriter,
+  type JobStore,
+  type Logger,
+  type Notifier,
+  type ObjectStore,
+  type PluginContext,
+  type QuerySource,
+  type SnapshotEngine,
+} from '@ferry/core';
+import {
+  AccountService,
+  DeliveryWorker,
+  DownloadLinks,
+  DownloadService,
+  ExportService,
+  ExportWorker,
+  RetentionSweeper,
+  ScheduleService,
+  Scheduler,
+  SyncService,
+  VersionPublisher,
+  WebhookService,
+  checkVersionSchedules,
+  type ExportServiceDeps,
+  type VersionDeps,
+} from '@ferry/engine';
+import { DuckDBSnapshotEngine } from '@ferry/snapshots-duckdb';
+import { ensureRentalsDataset, rentalsDataset } from '@ferry/sample-rentals';
+import { composeWorkers, type Workers } from '@ferry/worker';
+import { buildServer } from '@ferry/server';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { builtInPlugins } from './plugins.js';
+import type { FerryConfig } from './config.js';
+import type { RuntimeOverrides } from './runtime.js';
+
+/** Tokens of the composition root beyond the plugin tokens of `@ferry/core`. */
+export const ROOT = {
+  Config: Symbol.for('ferry.Config') as InjectionToken<FerryConfig>,
+  Overrides: Symbol.for('ferry.Overrides') as InjectionToken<RuntimeOverrides>,
+  /** Where download links point; a server on port 0 knows it only once it listens. */
+  PublicUrl: Symbol.for('ferry.PublicUrl') as InjectionToken<PublicUrl>,
+  Snapshots: Symbol.for('ferry.Snapshots') as InjectionToken<SnapshotEngine>,
+  /** Wakes this process's workers after work was queued here (a no-op in an API-only process). */
+  Poke: Symbol.for('ferry.Poke') as InjectionToken<Poke>,
+  Workers: Symbol.for('ferry.Workers') as InjectionToken<Workers>,
+  App: Symbol.for('ferry.App') as InjectionToken<FastifyInstance>,
+} as const;
+
+export class PublicUrl {
+  constructor(public value: string) {}
+}
+
+export class Poke {
+  #targets: Array<() => void> = [];
+  add(target: () => void): void {
+    this.#targets.push(target);
+  }
+  readonly run = (): void => this.#targets.forEach((t) => t());
+}
+
+const DAY_MS = 86_400_000;
+const DOWNLOAD_SECRET = 'download_link_secret';
+
+/**
+ * The root container of every role: the configured plugins (created first: their factories are
+ * async), the catalog, the download-link secret from the job store (so every API process signs and
+ * checks the same links), and the engine's services, built by the container on first use.
+ */
+export async function createRootContainer(config: FerryConfig, logger: Logger, overrides: RuntimeOverrides): Promise<DependencyContainer> {
+  const registry = builtInPlugins();
+  const ctx: PluginContext = { logger, dataDir: config.dataDir };
+  const di = container.createChildContainer();
+  const instances: Array<{ close(): Promise<void> }> = [];
+  try {
+    const jobs = await registry.create('jobs', config.jobs, ctx, ['jobs']);
+    instances.push(jobs);
+    di.registerInstance(TOKENS.Jobs, jobs);
+    const sources = new Map<string, QuerySource>();
+    for (const [name, slot] of Object.entries(config.sources)) {
+      const source = await registry.create('source', slot, ctx, ['sources', name]);
+      instances.push(source);
+      sources.set(name, source);
+    }
+    const formats = new Map<string, FormatWriter>();
+    for (const [name, slot] of Object.entries(config.formats)) formats.set(name, await registry.create('format', slot, ctx, ['formats', name]));
+    di.registerInstance(TOKENS.Sources, sources);
+    di.registerInstance(TOKENS.Formats, formats);
+    di.registerInstance(TOKENS.Store, await registry.create('store', config.store, ctx, ['store']));
+    di.registerInstance(TOKENS.Notifier, overrides.notifier ?? (await registry.create('notifier', config.notifier, ctx, ['notifier'])));
+    di.registerInstance(TOKENS.Catalog, await loadCatalog(config, sources));
+    di.registerInstance(TOKENS.Logger, logger);
+    di.registerInstance(ROOT.Config, config);
+    di.registerInstance(ROOT.Overrides, overrides);
+    di.registerInstance(ROOT.PublicUrl, new PublicUrl(config.server.publicUrl ?? ''));
+    di.registerInstance(ROOT.Poke, new Poke());
+    const secret = await jobs.settings.putIfAbsent(DOWNLOAD_SECRET, randomBytes(32).toString('base64url'));
+    const publicUrl = di.resolve(ROOT.PublicUrl);
+    di.registerInstance(DownloadLinks, new DownloadLinks(secret, () => publicUrl.value));
+    const tmpDir = join(config.dataDir, 'tmp');
+    await mkdir(tmpDir, { recursive: true });
+    di.registerInstance(
+      ROOT.Snapshots,
+      await DuckDBSnapshotEngine.create({
+        memoryLimit: config.versions.memoryLimit,
+        tempDirectory: join(tmpDir, 'duckdb'),
+        ...(config.versions.threads ? { threads: config.versions.threads } : {}),
+      }),
+    );
+  } catch (err) {
+    await Promise.all(instances.map((i) => i.close().catch(() => undefined)));
+    throw err;
+  }
+  overrides.register?.(di);
+  registerEngine(di);
+  return di;
+}
+
+async function loadCatalog(config: FerryConfig, sources: ReadonlyMap<string, QuerySource>): Promise<Catalog> {
+  const datasets: DatasetDefinition[] = [...config.datasets];
+  if (config.sampleDataset) datasets.push(rentalsDataset(await ensureRentalsDataset(config.dataDir)));
+  checkVersionSchedules(config.datasets);
+  datasets.forEach((d, i) => {
+    if (!sources.has(d.source)) {
+      throw new FerryError('INVALID_CONFIG', `dataset "${d.key}" uses source "${d.source}", which is not configured under "sources"`, {
+        path: ['datasets', i, 'source'],
+      });
+    }
+  });
+  return createCatalog(datasets, config.defaultDataset);
+}
+
+const jobs = (c: DependencyContainer) => c.resolve(TOKENS.Jobs) as JobStore;
+
+/** A singleton built from the container the first time something asks for it (tests may have swapped any dependency by then). */
+function provide<T>(di: DependencyContainer, token: InjectionToken<T>, make: (c: DependencyContainer) => T): void {
+  if (!di.isRegistered(token)) di.register(token, { useFactory: instanceCachingFactory(make) });
+}
+
+function exportServiceDeps(c: DependencyContainer): ExportServiceDeps {
+  return {
+    jobs: c.resolve(TOKENS.Jobs) as JobStore,
+    catalog: c.resolve(TOKENS.Catalog) as Catalog,
+    notifier: c.resolve(TOKENS.Notifier) as Notifier,
+    links: c.resolve(DownloadLinks),
+    formats: new Set((c.resolve(TOKENS.Formats) as ReadonlyMap<string, FormatWriter>).keys()),
+  };
+}
+
+function versionDeps(c: DependencyContainer): VersionDeps {
+  const config = c.resolve(ROOT.Config);
+  const publicUrl = c.resolve(ROOT.PublicUrl);
+  return {
+    jobs: c.resolve(TOKENS.Jobs) as JobStore,
+    catalog: c.resolve(TOKENS.Catalog) as Catalog,
+    sources: c.resolve(TOKENS.Sources) as ReadonlyMap<string, QuerySource>,
+    formats: c.resolve(TOKENS.Formats) as ReadonlyMap<string, FormatWriter>,
+    store: c.resolve(TOKENS.Store) as ObjectStore,
+    logger: c.resolve(TOKENS.Logger) as Logger,
+    snapshots: c.resolve(ROOT.Snapshots),
+    publicUrl: () => publicUrl.value,
+    tmpDir: join(config.dataDir, 'tmp'),
+    onPublished: c.resolve(ROOT.Poke).run,
+  };
+}
+
+/** The engine's services, each built once from whatever the container holds when it is first resolved. */
+function registerEngine(di: DependencyContainer): void {
+  provide(di, AccountService, (c) => new AccountService({ jobs: jobs(c) }));
+  provide(di, ExportService, (c) => new ExportService(exportServiceDeps(c)));
+  provide(di, WebhookService, (c) => new WebhookService({ jobs: jobs(c), notifier: c.resolve(TOKENS.Notifier) as Notifier }));
+  provide(di, DownloadService, (c) => new DownloadService({ jobs: jobs(c), store: c.resolve(TOKENS.Store) as ObjectStore, links: c.resolve(DownloadLinks) }));
+  provide(di, VersionPublisher, (c) => new VersionPublisher(versionDeps(c)));
+  provide(di, SyncService, (c) => new SyncService(versionDeps(c), c.resolve(VersionPublisher)));
+  provide(di, ScheduleService, (c) => {
+    const now = c.resolve(ROOT.Overrides).scheduler?.now;
+    return new ScheduleService({ ...exportServiceDeps(c), ...(now ? { now } : {}) });
+  });
+}
+
+/** The worker role's container: exports, deliveries, retention and schedules on top of the root. */
+export function workerContainer(root: DependencyContainer): DependencyContainer {
+  const di = root.createChildContainer();
+  const config = di.resolve(ROOT.Config);
+  const overrides = di.resolve(ROOT.Overrides);
+  const logger = di.resolve(TOKENS.Logger) as Logger;
+  provide(
+    di,
+    ExportWorker,
+    (c) =>
+      new ExportWorker(
+        {
+          jobs: jobs(c),
+          catalog: c.resolve(TOKENS.Catalog) as Catalog,
+          sources: c.resolve(TOKENS.Sources) as ReadonlyMap<string, QuerySource>,
+          formats: c.resolve(TOKENS.Formats) as ReadonlyMap<string, FormatWriter>,
+          store: c.resolve(TOKENS.Store) as ObjectStore,
+          links: c.resolve(DownloadLinks),
+          logger,
+        },
+        {
+          concurrency: config.exports.concurrency,
+          maxRunningPerAccount: config.exports.maxRunningPerAccount ?? null,
+          retentionMs: config.exports.retentionDays * DAY_MS,
+          maxAttempts: config.exports.maxAttempts,
+          gzipLevel: config.exports.gzipLevel,
+          pushdown: config.exports.pushdown,
+          ...overrides.exportWorker,
+        },
+      ),
+  );
+  provide(
+    di,
+    DeliveryWorker,
+    (c) =>
+      new DeliveryWorker(
+        { jobs: jobs(c), notifier: c.resolve(TOKENS.Notifier) as Notifier, logger },
+        {
+          concurrency: config.deliveries.concurrency,
+          timeoutMs: config.deliveries.timeoutMs,
+          maxInFlightPerEndpoint: config.deliveries.maxInFlightPerEndpoint,
+          ...overrides.deliveryWorker,
+        },
+      ),
+  );
+  provide(di, RetentionSweeper, (c) => new RetentionSweeper({ jobs: jobs(c), store: c.resolve(TOKENS.Store) as ObjectStore, logger }));
+  provide(di, Scheduler, (c) => {
+    const { now, ...options } = overrides.scheduler ?? {};
+    return new Scheduler(
+      {
+        jobs: jobs(c),
+        catalog: c.resolve(TOKENS.Catalog) as Catalog,
+        logger,
+        exports: exportServiceDeps(c),
+        publish: (key) => c.resolve(VersionPublisher).publish(key),
+        onQueued: c.resolve(ROOT.Poke).run,
+        ...(now ? { now } : {}),
+      },
+      { pollMs: config.versions.schedulerPollMs, ...options },
+    );
+  });
+  provide(di, ROOT.Workers, (c) =>
+    composeWorkers({ exports: c.resolve(ExportWorker), deliveries: c.resolve(DeliveryWorker), retention: c.resolve(RetentionSweeper), scheduler: c.resolve(Scheduler) }),
+  );
+  return di;
+}
+
+/** The API role's container: the HTTP server on top of the root. It never claims work. */
+export function apiContainer(root: DependencyContainer): DependencyContainer {
+  const di = root.createChildContainer();
+  provide(di, ROOT.App, (c) =>
+    buildServer({
+      accounts: c.resolve(AccountService),
+      exports: c.resolve(ExportService),
+      downloads: c.resolve(DownloadService),
+      webhooks: c.resolve(WebhookService),
+      catalog: c.resolve(TOKENS.Catalog) as Catalog,
+      logger: c.resolve(TOKENS.Logger) as FastifyBaseLogger,
+      onQueued: c.resolve(ROOT.Poke).run,
+      versions: { sync: c.resolve(SyncService), schedules: c.resolve(ScheduleService) },
+    }),
+  );
+  return di;
+}
