@@ -3,14 +3,8 @@ import type { JobStore } from '@ferry/core';
 import { sampleDelivery, sampleEndpoint, sampleExport } from './fixtures.js';
 import { MINUTE, type Run, type Session } from './harness.js';
 
-export interface ConcurrencyScale {
-  /** Stores opened on one location, as that many processes would. */
-  stores: number;
-  exports: number;
-  deliveries: number;
-}
-
-export const DEFAULT_SCALE: ConcurrencyScale = { stores: 8, exports: 2000, deliveries: 2000 };
+/** Stores opened on one location (as that many processes would) and the work they share out. */
+const scale = { stores: 8, exports: 2000, deliveries: 2000 };
 
 const BATCH = 25;
 /** Empty claims in a row after which a worker gives up although work is left (the test then fails). */
@@ -52,7 +46,7 @@ function expectEachOnce(claimed: string[][], expected: readonly string[]): void 
   expect([...seen.keys()].sort()).toEqual([...expected].sort());
 }
 
-export function describeConcurrency(run: Run, scale: ConcurrencyScale = DEFAULT_SCALE): void {
+export function describeConcurrency(run: Run): void {
   it(
     `concurrency: ${scale.stores} stores on one location claim ${scale.exports} exports between them, each exactly once`,
     run(async (s) => {
