@@ -51,8 +51,13 @@ export const FerryConfig = z.strictObject({
       concurrency: z.int().min(1).max(64).default(2),
       /** Most exports of one account running at once across all workers (default: no cap beyond fair ordering). */
       maxRunningPerAccount: z.int().min(1).optional(),
+      /** Submits per second one account may sustain (per API process), and the burst it may make at once. */
+      submitRatePerSecond: z.number().positive().default(10),
+      submitBurst: z.int().min(1).default(100),
+      /** Exports one account may have queued or running at once. */
+      maxQueuedPerAccount: z.int().min(1).default(1000),
     })
-    .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: 6, pushdown: true, concurrency: 2 }),
+    .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: 6, pushdown: true, concurrency: 2, submitRatePerSecond: 10, submitBurst: 100, maxQueuedPerAccount: 1000 }),
   /** Dataset versions (docs/versions.md): DuckDB does the diffs (spilling past memoryLimit); schedules are polled. */
   versions: z
     .strictObject({
@@ -119,6 +124,8 @@ export interface LoadedConfig {
   config: FerryConfig;
   /** The API key from FERRY_API_KEY: never in the file, so config files can be committed. */
   apiKey?: string;
+  /** FERRY_ADMIN_TOKEN: turns the admin API on (and guards /metrics); from the environment only, like the key. */
+  adminToken?: string;
   /** Where the config came from, for messages. */
   origin: string;
 }
@@ -156,7 +163,11 @@ export async function loadConfig(options: { file?: string; env?: NodeJS.ProcessE
   if (apiKey !== undefined && apiKey.length < 12) {
     throw new FerryError('INVALID_CONFIG', 'FERRY_API_KEY must be at least 12 characters');
   }
-  return { config: resolvePaths(config, base), apiKey, origin };
+  const adminToken = env.FERRY_ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new FerryError('INVALID_CONFIG', 'FERRY_ADMIN_TOKEN must be at least 16 characters');
+  }
+  return { config: resolvePaths(config, base), apiKey, adminToken, origin };
 }
 
 /** Paths in a config file are relative to the file, like every other tool's. */

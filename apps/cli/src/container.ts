@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { container, instanceCachingFactory, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import {
   FerryError,
@@ -28,6 +29,7 @@ import {
   RetentionSweeper,
   ScheduleService,
   Scheduler,
+  SubmitRateLimiter,
   SyncService,
   VersionPublisher,
   WebhookService,
@@ -38,7 +40,7 @@ import {
 import { DuckDBSnapshotEngine } from '@ferry/snapshots-duckdb';
 import { ensureRentalsDataset, rentalsDataset } from '@ferry/sample-rentals';
 import { composeWorkers, type Workers } from '@ferry/worker';
-import { buildServer } from '@ferry/server';
+import { FerryMetrics, buildOperationsServer, buildServer, type OperationsDeps, type ReadinessCheck } from '@ferry/server';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { builtInPlugins } from './plugins.js';
 import type { FerryConfig } from './config.js';
@@ -55,6 +57,11 @@ export const ROOT = {
   Poke: Symbol.for('ferry.Poke') as InjectionToken<Poke>,
   Workers: Symbol.for('ferry.Workers') as InjectionToken<Workers>,
   App: Symbol.for('ferry.App') as InjectionToken<FastifyInstance>,
+  /** A worker's HTTP: health, readiness and metrics only. */
+  OperationsApp: Symbol.for('ferry.OperationsApp') as InjectionToken<FastifyInstance>,
+  Metrics: Symbol.for('ferry.Metrics') as InjectionToken<FerryMetrics>,
+  /** The API's ExportService, with submit limits (saved schedules submit through one without). */
+  ApiExports: Symbol.for('ferry.ApiExports') as InjectionToken<ExportService>,
 } as const;
 
 export class PublicUrl {
@@ -70,6 +77,7 @@ export class Poke {
 }
 
 const DAY_MS = 86_400_000;
+const FERRY_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const DOWNLOAD_SECRET = 'download_link_secret';
 
 /**
@@ -176,6 +184,7 @@ function versionDeps(c: DependencyContainer): VersionDeps {
 
 /** The engine's services, each built once from whatever the container holds when it is first resolved. */
 function registerEngine(di: DependencyContainer): void {
+  provide(di, ROOT.Metrics, (c) => new FerryMetrics(jobs(c)));
   provide(di, AccountService, (c) => new AccountService({ jobs: jobs(c) }));
   provide(di, ExportService, (c) => new ExportService(exportServiceDeps(c)));
   provide(di, WebhookService, (c) => new WebhookService({ jobs: jobs(c), notifier: c.resolve(TOKENS.Notifier) as Notifier }));
@@ -207,6 +216,7 @@ export function workerContainer(root: DependencyContainer): DependencyContainer 
           store: c.resolve(TOKENS.Store) as ObjectStore,
           links: c.resolve(DownloadLinks),
           logger,
+          metrics: c.resolve(ROOT.Metrics),
         },
         {
           concurrency: config.exports.concurrency,
@@ -224,7 +234,7 @@ export function workerContainer(root: DependencyContainer): DependencyContainer 
     DeliveryWorker,
     (c) =>
       new DeliveryWorker(
-        { jobs: jobs(c), notifier: c.resolve(TOKENS.Notifier) as Notifier, logger },
+        { jobs: jobs(c), notifier: c.resolve(TOKENS.Notifier) as Notifier, logger, metrics: c.resolve(ROOT.Metrics) },
         {
           concurrency: config.deliveries.concurrency,
           timeoutMs: config.deliveries.timeoutMs,
@@ -249,26 +259,75 @@ export function workerContainer(root: DependencyContainer): DependencyContainer 
       { pollMs: config.versions.schedulerPollMs, ...options },
     );
   });
+  provide(di, ROOT.OperationsApp, (c) => buildOperationsServer(operationsDeps(c)));
   provide(di, ROOT.Workers, (c) =>
     composeWorkers({ exports: c.resolve(ExportWorker), deliveries: c.resolve(DeliveryWorker), retention: c.resolve(RetentionSweeper), scheduler: c.resolve(Scheduler) }),
   );
   return di;
 }
 
+/** What every role's HTTP shares: the admin token, metrics, readiness and the version. */
+function operationsDeps(c: DependencyContainer): OperationsDeps {
+  return {
+    logger: c.resolve(TOKENS.Logger) as FastifyBaseLogger,
+    metrics: c.resolve(ROOT.Metrics),
+    readiness: () => readiness(c),
+    version: FERRY_VERSION,
+    ...(c.resolve(ROOT.Overrides).adminToken ? { adminToken: c.resolve(ROOT.Overrides).adminToken } : {}),
+  };
+}
+
+/** Ready when the job store, the object store and every source answer. */
+async function readiness(c: DependencyContainer): Promise<ReadinessCheck[]> {
+  const probe = async (part: string, check: () => Promise<unknown>): Promise<ReadinessCheck> => {
+    try {
+      await check();
+      return { part, ok: true };
+    } catch (err) {
+      return { part, ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  };
+  const store = c.resolve(TOKENS.Store) as ObjectStore;
+  const sources = c.resolve(TOKENS.Sources) as ReadonlyMap<string, QuerySource>;
+  return Promise.all([
+    probe(`jobs:${jobs(c).name}`, () => jobs(c).ping()),
+    // A key that never exists: the store answering NOT_FOUND is the store answering.
+    probe(`store:${store.name}`, () =>
+      store.get('.ferry-readiness-probe').then(
+        () => undefined,
+        (err: unknown) => {
+          if (!(err instanceof FerryError && err.code === 'NOT_FOUND')) throw err;
+        },
+      ),
+    ),
+    ...[...sources].map(([name, source]) => probe(`source:${name}`, () => source.ping?.() ?? Promise.resolve())),
+  ]);
+}
+
 /** The API role's container: the HTTP server on top of the root. It never claims work. */
 export function apiContainer(root: DependencyContainer): DependencyContainer {
   const di = root.createChildContainer();
+  // The API's export service: the same rules, plus each account's submit rate and queue cap.
+  provide(di, ROOT.ApiExports, (c) => {
+    const { exports } = c.resolve(ROOT.Config);
+    return new ExportService({
+      ...exportServiceDeps(c),
+      limits: { rate: new SubmitRateLimiter({ ratePerSecond: exports.submitRatePerSecond, burst: exports.submitBurst }), maxQueued: exports.maxQueuedPerAccount },
+    });
+  });
   provide(di, ROOT.App, (c) =>
     buildServer({
+      ...operationsDeps(c),
       accounts: c.resolve(AccountService),
-      exports: c.resolve(ExportService),
+      exports: c.resolve(ROOT.ApiExports),
       downloads: c.resolve(DownloadService),
       webhooks: c.resolve(WebhookService),
       catalog: c.resolve(TOKENS.Catalog) as Catalog,
-      logger: c.resolve(TOKENS.Logger) as FastifyBaseLogger,
+      formats: [...(c.resolve(TOKENS.Formats) as ReadonlyMap<string, FormatWriter>).keys()],
       onQueued: c.resolve(ROOT.Poke).run,
       versions: { sync: c.resolve(SyncService), schedules: c.resolve(ScheduleService) },
     }),
   );
   return di;
 }
+

@@ -9,14 +9,14 @@ import { listen } from './listen.js';
 const ENVIRONMENT = `Configuration: --config ferry.config.json (or FERRY_CONFIG); the environment overrides it:
 FERRY_PORT (8080), FERRY_HOST (127.0.0.1), FERRY_DATA_DIR (./.ferry), FERRY_API_KEY,
 FERRY_DATABASE_URL (a postgres:// URL: the PostgreSQL job store), FERRY_PUBLIC_URL,
-FERRY_WEBHOOK_ALLOW_CIDRS, FERRY_LOG_LEVEL (info). See docs/configuration.md and docs/deployment.md.`;
+FERRY_WEBHOOK_ALLOW_CIDRS, FERRY_ADMIN_TOKEN (turns the admin API on), FERRY_LOG_LEVEL (info). See docs/configuration.md and docs/deployment.md.`;
 
 let configOrigin = 'the environment';
 
 async function runRole(role: Role, options: { config?: string }): Promise<void> {
-  const { config, apiKey, origin } = await loadConfig({ file: options.config });
+  const { config, apiKey, adminToken, origin } = await loadConfig({ file: options.config });
   configOrigin = origin;
-  const ferry = await startFerry(config, apiKey, { role });
+  const ferry = await startFerry(config, apiKey, { role, ...(adminToken ? { adminToken } : {}) });
   if (ferry.generatedApiKey) {
     // Printed once, to the terminal only: the store keeps just its hash.
     process.stdout.write(
@@ -24,7 +24,11 @@ async function runRole(role: Role, options: { config?: string }): Promise<void> 
         `Set FERRY_API_KEY to choose your own.\n\n`,
     );
   }
-  process.stdout.write(ferry.url ? `Ferry (${role}) is listening on ${ferry.url}\n` : `Ferry (${role}) is running on the ${ferry.jobs.name} job store\n`);
+  process.stdout.write(
+    ferry.url
+      ? `Ferry (${role}) is listening on ${ferry.url}\n`
+      : `Ferry (${role}) is running on the ${ferry.jobs.name} job store; health and metrics on ${ferry.operationsUrl}\n`,
+  );
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) process.exit(1);

@@ -21,6 +21,8 @@ export interface FerryRuntime {
   role: Role;
   /** Where the API listens, e.g. `http://127.0.0.1:8080`; null for a worker. */
   url: string | null;
+  /** Where a worker serves /healthz, /readyz and /metrics; null for other roles (their API serves them). */
+  operationsUrl: string | null;
   app: FastifyInstance | null;
   workers: Workers | null;
   jobs: JobStore;
@@ -41,6 +43,8 @@ export interface RuntimeOverrides {
   workers?: boolean;
   /** The schedule loop's options and clock (tests). */
   scheduler?: Partial<SchedulerOptions> & { now?: () => Date };
+  /** FERRY_ADMIN_TOKEN: turns the admin API on and guards /metrics. */
+  adminToken?: string;
   /** Change registrations of the root container before anything is built from it (tests inject faults this way). */
   register?: (di: DependencyContainer) => void;
 }
@@ -54,7 +58,9 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
   const jobs = root.resolve(TOKENS.Jobs) as JobStore;
   const publicUrl = root.resolve(ROOT.PublicUrl);
   let app: FastifyInstance | null = null;
+  let ops: FastifyInstance | null = null;
   let url: string | null = null;
+  let operationsUrl: string | null = null;
   let workers: Workers | null = null;
   let generatedApiKey: string | null = null;
 
@@ -70,10 +76,7 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
       const api = apiContainer(root);
       generatedApiKey = await api.resolve(AccountService).bootstrap(apiKey);
       app = api.resolve(ROOT.App);
-      await app.listen({ port: config.server.port, host: config.server.host });
-      const address = app.server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      url = `http://${host}:${address.port}`;
+      url = await listen(app, config);
       publicUrl.value ||= url;
     } else if (!publicUrl.value) {
       // Completion webhooks carry download links, which point at the API processes.
@@ -81,26 +84,40 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
       publicUrl.value = `http://${config.server.host}:${config.server.port}`;
     }
     if (role !== 'api') {
-      workers = workerContainer(root).resolve(ROOT.Workers);
+      const worker = workerContainer(root);
+      if (role === 'worker') {
+        ops = worker.resolve(ROOT.OperationsApp);
+        operationsUrl = await listen(ops, config);
+      }
+      workers = worker.resolve(ROOT.Workers);
       root.resolve(ROOT.Poke).add(workers.poke);
       await workers.start();
     }
   } catch (err) {
     if (app) await closeServer(app);
+    if (ops) await closeServer(ops);
     await workers?.stop();
     await closePlugins();
     throw err;
   }
-  logger.info({ role, url, dataDir: config.dataDir, publicUrl: publicUrl.value, jobs: jobs.name }, 'ferry started');
+  logger.info({ role, url, operationsUrl, dataDir: config.dataDir, publicUrl: publicUrl.value, jobs: jobs.name }, 'ferry started');
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
       if (app) await closeServer(app);
       await workers?.stop();
+      if (ops) await closeServer(ops);
       await closePlugins();
     })());
-  return { role, url, app, workers, jobs, container: root, generatedApiKey, stop };
+  return { role, url, operationsUrl, app, workers, jobs, container: root, generatedApiKey, stop };
+}
+
+async function listen(app: FastifyInstance, config: FerryConfig): Promise<string> {
+  await app.listen({ port: config.server.port, host: config.server.host });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 /** How long open requests (a download in progress, say) may hold up a shutdown. */

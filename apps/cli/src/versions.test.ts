@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startFerry, type FerryRuntime } from './runtime.js';
+
+const ADMIN = 'versions-admin-token-0123456789';
 import { defineConfig, type FerryConfig } from './config.js';
 import { waitFor } from '@ferry/testing';
 import { startScriptedReceiver, type ScriptedReceiver } from './test-support/scripted-receiver.js';
@@ -57,7 +59,7 @@ function config(): FerryConfig {
 }
 
 async function start(): Promise<FerryRuntime> {
-  ferry = await startFerry(config(), KEY, { deliveryWorker: { pollMs: 50 } });
+  ferry = await startFerry(config(), KEY, { deliveryWorker: { pollMs: 50 }, adminToken: ADMIN });
   return ferry;
 }
 
@@ -88,7 +90,12 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
   const url = path.startsWith('http') ? path : `${ferry!.url}${path}`;
   const res = await fetch(url, {
     method,
-    headers: { 'x-api-key': KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    // Publishing reaches every account: it takes the operator's token.
+    headers: {
+      'x-api-key': KEY,
+      ...(method === 'POST' && path.endsWith('/versions') ? { authorization: `Bearer ${ADMIN}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const raw = Buffer.from(await res.arrayBuffer());

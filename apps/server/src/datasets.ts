@@ -1,7 +1,7 @@
-import { allowedAggregates, type DatasetDefinition } from '@ferry/core';
+import { allowedAggregates, allowedGranularities, type DatasetDefinition } from '@ferry/core';
 
 /** What a client may ask of a dataset; never where it lives (relation and source stay private). */
-export function describeDataset(dataset: DatasetDefinition) {
+export function describeDataset(dataset: DatasetDefinition, formats: readonly string[]) {
   return {
     key: dataset.key,
     description: dataset.description ?? null,
@@ -15,6 +15,8 @@ export function describeDataset(dataset: DatasetDefinition) {
         role: c.role,
         description: c.description ?? null,
         aggregates: allowedAggregates(c),
+        granularities: allowedGranularities(c),
       })),
+    formats: [...formats],
   };
 }

@@ -1,4 +1,6 @@
-export { buildServer, type ServerDeps } from './server.js';
+export { buildServer, buildOperationsServer, type ServerDeps, type OperationsDeps } from './server.js';
 export { describeDataset } from './datasets.js';
-export { registerVersionRoutes, type VersionRoutesDeps } from './versions-routes.js';
+export { type VersionRoutesDeps } from './routes/versions.js';
+export { type ReadinessCheck } from './routes/operations.js';
+export { FerryMetrics } from './metrics.js';
 export { logSerializers, redactUrl } from './log-serializers.js';

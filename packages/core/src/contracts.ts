@@ -32,6 +32,8 @@ export interface QuerySource {
    * of `body` or aborting `signal` cancels the query.
    */
   exportNative?(query: ResolvedQuery, format: NativeFormat, opts: { signal: AbortSignal }): Promise<NativeExport | null>;
+  /** A cheap round trip to the database, for readiness checks. */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 

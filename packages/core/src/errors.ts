@@ -24,8 +24,11 @@ export const ErrorCodes = {
   TOKEN_EXPIRED: 410,
   GONE: 410,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
   UNSUPPORTED: 422,
+  RATE_LIMITED: 429,
+  TOO_MANY_QUEUED: 429,
   ABORTED: 499,
   TRANSIENT: 503,
   QUERY_FAILED: 500,
@@ -42,6 +45,8 @@ export interface FerryErrorOptions {
   cause?: unknown;
   /** Whether retrying the same operation may succeed. */
   retryable?: boolean;
+  /** For 429 and 503 answers: when to try again (the `Retry-After` header). */
+  retryAfterSeconds?: number;
 }
 
 export class FerryError extends Error {
@@ -50,6 +55,7 @@ export class FerryError extends Error {
   readonly path?: FieldPath;
   readonly plugin?: string;
   readonly retryable: boolean;
+  readonly retryAfterSeconds?: number;
 
   constructor(code: ErrorCode, message: string, options: FerryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -59,6 +65,7 @@ export class FerryError extends Error {
     this.path = options.path;
     this.plugin = options.plugin;
     this.retryable = options.retryable ?? code === 'TRANSIENT';
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   /** The JSON body an API answers with. Never contains secrets: messages are written to be public. */

@@ -55,3 +55,11 @@ export const WebhookPayload = z.strictObject({
   completedOn: z.iso.datetime(),
 });
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
+
+/** Query of `GET /dataset/export`: the caller's exports, newest first. */
+export const ExportListRequest = z.strictObject({
+  state: ExportState.optional(),
+  /** An export id from the previous page, to continue after it. */
+  starting_after: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});

@@ -86,7 +86,11 @@ export type FilterNode = ColumnFilter | FilterGroup;
 /** Groups nest at most this deep, so a hostile query cannot build an unbounded expression. */
 export const MAX_FILTER_DEPTH = 8;
 
-const FilterList = z.array(z.lazy((): z.ZodType<FilterNode> => FilterNodeSchema)).max(256);
+// Recursive: the OpenAPI document refers to a filter by this name.
+const FilterList = z
+  .array(z.lazy((): z.ZodType<FilterNode> => FilterNodeSchema).meta({ id: 'Filter' }))
+  .max(256)
+  .meta({ id: 'FilterList' });
 
 /**
  * A filter or a group. One object schema with a refinement (rather than a union) for the same reason

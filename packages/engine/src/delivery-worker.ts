@@ -5,6 +5,7 @@ import { DEFAULT_DELIVERY_SCHEDULE_MS, nextDelayMs } from './retry-schedule.js';
 import { endpointDisabledEvent } from './events.js';
 import { activeSecrets, settleAttempts, type AttemptOutcome } from './endpoint-rules.js';
 import { Alarm } from './poll-loop.js';
+import { NO_METRICS, type EngineMetrics } from './metrics.js';
 
 export interface DeliveryWorkerOptions {
   /** Deliveries in flight at once (and recorded together in one transaction). */
@@ -53,7 +54,7 @@ export class DeliveryWorker {
   #unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly deps: { jobs: JobStore; notifier: Notifier; logger: Logger },
+    private readonly deps: { jobs: JobStore; notifier: Notifier; logger: Logger; metrics?: EngineMetrics },
     options: Partial<DeliveryWorkerOptions> = {},
   ) {
     this.#opts = { ...DEFAULT_DELIVERY_WORKER_OPTIONS, ...options };
@@ -96,7 +97,11 @@ export class DeliveryWorker {
   /** Record finished attempts and claim more in one transaction: one commit per batch on the hot path. */
   #settleAndClaim(outcomes: readonly AttemptOutcome[], limit: number): Promise<ClaimedDelivery[]> {
     return this.deps.jobs.transaction(async (tx) => {
-      await settleAttempts(tx, this.id, outcomes);
+      const { disabled } = await settleAttempts(tx, this.id, outcomes);
+      for (let i = 0; i < disabled; i++) {
+        this.counters.disabled++;
+        (this.deps.metrics ?? NO_METRICS).endpointDisabled();
+      }
       if (limit <= 0) return [];
       return tx.deliveries.claim(this.id, { limit, leaseMs: this.#leaseMs, maxInFlightPerEndpoint: this.#opts.maxInFlightPerEndpoint });
     });
@@ -170,8 +175,11 @@ export class DeliveryWorker {
     };
     // Log fields are ids and outcomes only: never URLs' query strings, secrets or signatures.
     const log = { delivery: delivery.id, webhookId: delivery.messageId, event: delivery.eventType, endpoint: endpoint.id, attempt: delivery.attempts + 1, status: result.status };
+    const metrics = this.deps.metrics ?? NO_METRICS;
+    const report = (outcome: 'succeeded' | 'retried' | 'failed') => metrics.webhookAttempt({ outcome, status: result.status ?? null, seconds: result.durationMs / 1000 });
     if (result.ok) {
       this.counters.succeeded++;
+      report('succeeded');
       logger.info({ ...log, ms: result.durationMs }, 'webhook delivered');
       return { deliveryId: delivery.id, attempt, next: { state: 'succeeded' } };
     }
@@ -188,13 +196,14 @@ export class DeliveryWorker {
     const delay = result.retryable && !disableReason ? nextDelayMs(endpoint.scheduleMs ?? this.#opts.scheduleMs, delivery.retryIndex + 1) : null;
     if (delay === null) {
       this.counters.failed++;
-      if (disableEndpoint) this.counters.disabled++;
+      report('failed');
       logger.warn({ ...log, error: attempt.error, disabled: disableReason }, 'webhook delivery failed for good');
       return { deliveryId: delivery.id, attempt, next: { state: 'failed' }, ...(disableEndpoint ? { disableEndpoint } : {}) };
     }
     // Retry-After (429/503) can push the next attempt later than the schedule, within a bound.
     const wait = Math.max(delay, Math.min(result.retryAfterMs ?? 0, this.#opts.maxRetryAfterMs));
     this.counters.retried++;
+    report('retried');
     logger.warn({ ...log, error: attempt.error, retryInMs: wait }, 'webhook delivery failed; will retry');
     return { deliveryId: delivery.id, attempt, next: { state: 'pending', nextAttemptAt: new Date(at.getTime() + wait) } };
   }

@@ -69,8 +69,8 @@ export interface AttemptOutcome extends DeliverySettlement {
  * `endpoint.disabled` event, by the first outcome that asks for it. Attempts of deliveries whose
  * lease this worker lost are not recorded and change nothing.
  */
-export async function settleAttempts(tx: JobStoreParts, owner: string, outcomes: readonly AttemptOutcome[]): Promise<void> {
-  if (outcomes.length === 0) return;
+export async function settleAttempts(tx: JobStoreParts, owner: string, outcomes: readonly AttemptOutcome[]): Promise<{ disabled: number }> {
+  if (outcomes.length === 0) return { disabled: 0 };
   const settled = await tx.deliveries.settle(owner, outcomes);
   const endpointOf = new Map(settled.map((s) => [s.deliveryId, s.endpointId]));
   const runs = new Map<string, Date | null>();
@@ -84,9 +84,14 @@ export async function settleAttempts(tx: JobStoreParts, owner: string, outcomes:
     if (failingSince === null) await tx.endpoints.markHealthy(endpointId);
     else await tx.endpoints.markFailing(endpointId, failingSince);
   }
+  let disabled = 0;
   for (const o of outcomes) {
     const endpointId = endpointOf.get(o.deliveryId);
     if (!o.disableEndpoint || endpointId === undefined) continue;
-    if (await tx.endpoints.disable(endpointId, o.disableEndpoint.reason, o.attempt.at)) await recordEvents(tx, [o.disableEndpoint.event]);
+    if (await tx.endpoints.disable(endpointId, o.disableEndpoint.reason, o.attempt.at)) {
+      disabled++;
+      await recordEvents(tx, [o.disableEndpoint.event]);
+    }
   }
+  return { disabled };
 }

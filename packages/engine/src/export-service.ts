@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   COLUMNAR_FORMATS,
+  ExportListRequest,
   ExportRequest,
   defaultCompression,
   FerryError,
@@ -18,6 +19,40 @@ import { compressionAvailable } from './compression.js';
 import { ensureImplicitEndpoint } from './endpoint-rules.js';
 import { failureNotice } from './export-notices.js';
 import { recordEvents } from './outbox.js';
+import type { SubmitRateLimiter } from './submit-limits.js';
+
+/** One export in `GET /dataset/export`. */
+export interface ExportSummary {
+  queryUUID: string;
+  name: string;
+  format: string;
+  dataset: string;
+  state: ExportJob['state'];
+  requestedOn: string;
+  startedOn: string | null;
+  completedOn: string | null;
+  attempts: number;
+  progress: { rows: number; bytes: number };
+  numberRows: number | null;
+  error: string | null;
+}
+
+function summary(job: ExportJob): ExportSummary {
+  return {
+    queryUUID: job.id,
+    name: job.name,
+    format: job.format,
+    dataset: job.datasetKey,
+    state: job.state,
+    requestedOn: job.requestedAt.toISOString(),
+    startedOn: job.startedAt?.toISOString() ?? null,
+    completedOn: job.state === 'completed' || job.state === 'expired' ? (job.finishedAt?.toISOString() ?? null) : null,
+    attempts: job.attempts,
+    progress: { rows: job.progressRows, bytes: job.progressBytes },
+    numberRows: job.result?.numberRows ?? null,
+    error: job.error,
+  };
+}
 
 /** What `GET /dataset/export/:queryUUID` answers. */
 export interface ExportStatus {
@@ -44,6 +79,8 @@ export interface ExportStatus {
 
 export interface ExportServiceDeps {
   jobs: JobStore;
+  /** Per-account submit rate and queue cap; none when absent (saved schedules submit without them). */
+  limits?: { rate: SubmitRateLimiter; maxQueued: number };
   catalog: Catalog;
   notifier: Notifier;
   links: DownloadLinks;
@@ -65,6 +102,7 @@ export class ExportService {
   async submit(account: Account, apiKey: string, body: unknown): Promise<SubmitResult> {
     const { jobs, notifier } = this.deps;
     const request = parseOrThrow(ExportRequest, body);
+    await this.#checkLimits(account);
     if (!this.deps.formats.has(request.format)) {
       throw new FerryError('VALIDATION_FAILED', `format "${request.format}" is not enabled here (enabled: ${[...this.deps.formats].join(', ')})`, {
         path: ['format'],
@@ -114,6 +152,29 @@ export class ExportService {
     });
     const secret = endpoint.secrets[0]?.value;
     return { queryUUID: job.id, ...(secret ? { webhookSecret: secret } : {}) };
+  }
+
+  async #checkLimits(account: Account): Promise<void> {
+    const { limits } = this.deps;
+    if (!limits) return;
+    limits.rate.take(account.id);
+    const counts = await this.deps.jobs.exports.countByState(account.id);
+    if (counts.queued + counts.running >= limits.maxQueued) {
+      throw new FerryError('TOO_MANY_QUEUED', `this account has ${counts.queued + counts.running} exports queued or running, the most allowed (${limits.maxQueued}); wait for some to finish`, {
+        retryAfterSeconds: 30,
+      });
+    }
+  }
+
+  /** The account's exports, newest first. */
+  async list(account: Account, query: unknown): Promise<{ data: ExportSummary[]; hasMore: boolean }> {
+    const q = parseOrThrow(ExportListRequest, query, { basePath: ['query'] });
+    const jobs = await this.deps.jobs.exports.list(account.id, {
+      limit: q.limit,
+      ...(q.state ? { state: q.state } : {}),
+      ...(q.starting_after ? { startingAfter: q.starting_after } : {}),
+    });
+    return { data: jobs.map(summary), hasMore: jobs.length === q.limit };
   }
 
   /** An export of this account, or NOT_FOUND: another account's export is indistinguishable from a missing one. */

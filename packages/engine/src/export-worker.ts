@@ -27,6 +27,7 @@ import { recordEvents } from './outbox.js';
 import { PartCutter, partName } from './split.js';
 import { exportEvent } from './events.js';
 import { Alarm } from './poll-loop.js';
+import { NO_METRICS, type EngineMetrics } from './metrics.js';
 
 export interface ExportWorkerDeps {
   jobs: JobStore;
@@ -36,6 +37,7 @@ export interface ExportWorkerDeps {
   store: ObjectStore;
   links: DownloadLinks;
   logger: Logger;
+  metrics?: EngineMetrics;
 }
 
 export interface ExportWorkerOptions {
@@ -108,6 +110,10 @@ export class ExportWorker {
     options: Partial<ExportWorkerOptions> = {},
   ) {
     this.#opts = { ...DEFAULT_EXPORT_WORKER_OPTIONS, ...options };
+  }
+
+  get #metrics(): EngineMetrics {
+    return this.deps.metrics ?? NO_METRICS;
   }
 
   /** Exports running in this worker now. */
@@ -205,6 +211,7 @@ export class ExportWorker {
         .then((held) => {
           if (held || abort.signal.aborted) return;
           this.counters.leasesLost++;
+          this.#metrics.leaseLost('export');
           abort.abort(new FerryError('ABORTED', 'lease lost'));
         })
         .catch((err: unknown) => logger.warn({ queryUUID: job.id, err: String(err) }, 'heartbeat failed'));
@@ -223,6 +230,7 @@ export class ExportWorker {
       });
       if (completed) {
         this.counters.completed++;
+        this.#metrics.exportEnded({ format: job.format, outcome: 'completed', seconds: elapsedSeconds(job), rows: result.numberRows, bytes: result.bytes });
         logger.info({ queryUUID: job.id, rows: result.numberRows, bytes: result.bytes, ms: result.timeTakenMs, pushdown: result.pushdown }, 'export completed');
       } else {
         await this.#removeIfEnded(job.id, progress.stored);
@@ -377,6 +385,7 @@ export class ExportWorker {
     if (run.releasing) {
       await jobs.exports.release(job.id, this.id);
       this.counters.released++;
+      this.#metrics.exportEnded({ format: job.format, outcome: 'released', seconds: elapsedSeconds(job), rows: 0, bytes: 0 });
       logger.info({ queryUUID: job.id }, 'export released for another worker');
       return;
     }
@@ -387,6 +396,7 @@ export class ExportWorker {
       const delay = RETRY_BASE_MS * 2 ** (job.attempts - 1) * (0.8 + Math.random() * 0.4);
       if (await jobs.exports.retryLater(job.id, this.id, reason, new Date(Date.now() + delay))) {
         this.counters.retried++;
+        this.#metrics.exportEnded({ format: job.format, outcome: 'retried', seconds: elapsedSeconds(job), rows: 0, bytes: 0 });
         logger.warn({ queryUUID: job.id, attempt: job.attempts, reason }, 'export attempt failed; will retry');
       }
       return;
@@ -400,9 +410,15 @@ export class ExportWorker {
     });
     if (failed) {
       this.counters.failed++;
+      this.#metrics.exportEnded({ format: job.format, outcome: 'failed', seconds: elapsedSeconds(job), rows: 0, bytes: 0 });
       logger.error({ queryUUID: job.id, attempt: job.attempts, reason }, 'export failed');
     }
   }
+}
+
+/** Since the attempt was claimed. */
+function elapsedSeconds(job: ExportJob): number {
+  return job.startedAt ? (Date.now() - job.startedAt.getTime()) / 1000 : 0;
 }
 
 async function* countRows(batches: AsyncIterable<RecordBatch>, add: (n: number) => void): AsyncIterable<RecordBatch> {

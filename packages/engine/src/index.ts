@@ -21,3 +21,5 @@ export * from './endpoint-rules.js';
 export * from './export-notices.js';
 export * from './account-service.js';
 export { Alarm, PollLoop } from './poll-loop.js';
+export * from './submit-limits.js';
+export * from './metrics.js';
