@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -81,5 +83,62 @@ describePostgres('ferry migrate on PostgreSQL', postgres, (service) => {
     expect(migrated.code).toBe(0);
     expect(migrated.out).toMatch(/^postgres: migrated from version 0 to \d+\n$/);
     expect((await run(['migrate', '--config', config])).out).toMatch(/^postgres: schema is up to date/);
+  });
+});
+
+describe('operator mistakes get one clear line, never a stack trace', () => {
+  const oneLine = (out: string) => {
+    const lines = out.trim().split('\n');
+    expect(lines, out).toHaveLength(1);
+    expect(out).not.toMatch(/\n\s+at /);
+    return lines[0]!;
+  };
+
+  it('a port in use, found before any start-up work', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    const dataDir = join(dir, 'port-in-use');
+    try {
+      const { code, out } = await run(['serve'], { FERRY_PORT: String(port), FERRY_DATA_DIR: dataDir });
+      expect(code).toBe(1);
+      expect(oneLine(out)).toBe(`ferry: INVALID_CONFIG: port ${port} on 127.0.0.1 is already in use: stop what holds it, or choose another port (at server.port in the environment (FERRY_PORT))`);
+      // The sample dataset (seconds of work) was not generated first.
+      expect(existsSync(join(dataDir, 'datasets'))).toBe(false);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it.each([
+    ['a file', () => join(dir, 'a-file'), 'is a file, not a directory'],
+    ['under /proc (where mkdir used to spin forever)', () => '/proc/ferry-test-data', 'its parent does not allow new folders'],
+    ['unwritable', () => '/sys/ferry-test-data', 'permission denied'],
+  ])('a data directory that is %s', async (_what, path, reason) => {
+    await writeFile(join(dir, 'a-file'), 'not a folder');
+    const { code, out } = await run(['serve'], { FERRY_DATA_DIR: path(), FERRY_PORT: '0' });
+    expect(code).toBe(1);
+    const line = oneLine(out);
+    expect(line).toContain(reason);
+    expect(line).toContain('(at dataDir in the environment (FERRY_DATA_DIR))');
+  });
+
+  it('a bad value says whether it came from the file or from the environment', async () => {
+    const config = join(dir, 'bad.config.json');
+    await writeFile(config, JSON.stringify({ server: { port: 'eighty' } }));
+    const fromFile = await run(['serve', '--config', config]);
+    expect(fromFile.code).toBe(1);
+    expect(oneLine(fromFile.out)).toBe(`ferry: INVALID_CONFIG: Invalid input: expected number, received string (at server.port in ${config})`);
+    const fromEnv = await run(['serve'], { FERRY_PORT: 'eighty' });
+    expect(oneLine(fromEnv.out)).toContain('(at server.port in the environment (FERRY_PORT))');
+  });
+
+  it('ferry listen: a bad port is a usage error (2), a missing key a configuration error (1)', async () => {
+    const badPort = await run(['listen', 'abc'], { FERRY_API_KEY: 'listen-key-123456' });
+    expect(badPort.code).toBe(2);
+    expect(badPort.out).toContain('a port is a whole number from 0 to 65535');
+    const noKey = await run(['listen', '0'], { FERRY_API_KEY: '' });
+    expect(noKey.code).toBe(1);
+    expect(oneLine(noKey.out)).toContain('FERRY_API_KEY');
   });
 });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { DatasetDefinition, FerryError, parseOrThrow } from '@ferry/core';
+import { DatasetDefinition, FerryError, formatPath, parseOrThrow, type FieldPath } from '@ferry/core';
 
 /** A plugin slot: `{"use": "<plugin name>", "options": {...}}`; the options are checked by the plugin's own schema. */
 export const PluginSlotConfig = z.strictObject({
@@ -81,15 +81,16 @@ export const FerryConfig = z.strictObject({
 export type FerryConfig = z.infer<typeof FerryConfig>;
 
 /** Environment variables override the file; each maps to one config path. */
-const ENV_OVERRIDES: ReadonlyArray<{ env: string; apply: (raw: RawConfig, value: string) => void }> = [
-  { env: 'FERRY_PORT', apply: (c, v) => (section(c, 'server').port = Number.isInteger(Number(v)) && v.trim() !== '' ? Number(v) : v) },
-  { env: 'FERRY_HOST', apply: (c, v) => (section(c, 'server').host = v) },
-  { env: 'FERRY_PUBLIC_URL', apply: (c, v) => (section(c, 'server').publicUrl = v) },
-  { env: 'FERRY_DATA_DIR', apply: (c, v) => (c.dataDir = v) },
-  { env: 'FERRY_LOG_LEVEL', apply: (c, v) => (c.logLevel = v) },
+const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: FieldPath; apply: (raw: RawConfig, value: string) => void }> = [
+  { env: 'FERRY_PORT', path: ['server', 'port'], apply: (c, v) => (section(c, 'server').port = Number.isInteger(Number(v)) && v.trim() !== '' ? Number(v) : v) },
+  { env: 'FERRY_HOST', path: ['server', 'host'], apply: (c, v) => (section(c, 'server').host = v) },
+  { env: 'FERRY_PUBLIC_URL', path: ['server', 'publicUrl'], apply: (c, v) => (section(c, 'server').publicUrl = v) },
+  { env: 'FERRY_DATA_DIR', path: ['dataDir'], apply: (c, v) => (c.dataDir = v) },
+  { env: 'FERRY_LOG_LEVEL', path: ['logLevel'], apply: (c, v) => (c.logLevel = v) },
   {
     // A PostgreSQL URL selects the PostgreSQL job store: the shorthand for scaling out.
     env: 'FERRY_DATABASE_URL',
+    path: ['jobs'],
     apply: (c, v) => {
       if (!/^postgres(ql)?:\/\//i.test(v)) throw new FerryError('INVALID_CONFIG', 'FERRY_DATABASE_URL must be a postgres:// or postgresql:// URL');
       const jobs = section(c, 'jobs');
@@ -99,6 +100,7 @@ const ENV_OVERRIDES: ReadonlyArray<{ env: string; apply: (raw: RawConfig, value:
   },
   {
     env: 'FERRY_WEBHOOK_ALLOW_CIDRS',
+    path: ['notifier', 'options', 'allowCidrs'],
     apply: (c, v) => {
       const notifier = section(c, 'notifier');
       notifier.use ??= 'webhook';
@@ -126,8 +128,12 @@ export interface LoadedConfig {
   apiKey?: string;
   /** FERRY_ADMIN_TOKEN: turns the admin API on (and guards /metrics); from the environment only, like the key. */
   adminToken?: string;
+  /** FERRY_SECRET_KEY (or the file FERRY_SECRET_KEY_FILE names): download-link keys, newest first. */
+  secretKeys?: string[];
   /** Where the config came from, for messages. */
   origin: string;
+  /** Where the value at `path` came from: the environment variable that set it, the file, or the defaults. */
+  originOf(path: FieldPath): string;
 }
 
 /**
@@ -153,12 +159,21 @@ export async function loadConfig(options: { file?: string; env?: NodeJS.ProcessE
     }
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new FerryError('INVALID_CONFIG', `${path} must hold a JSON object`);
   }
-  for (const { env: name, apply } of ENV_OVERRIDES) {
-    const value = env[name];
-    if (value !== undefined && value !== '') apply(raw, value);
-  }
+  const applied = ENV_OVERRIDES.filter(({ env: name }) => env[name] !== undefined && env[name] !== '');
+  for (const { env: name, apply } of applied) apply(raw, env[name]!);
   const origin = file ? resolve(cwd, file) : 'the environment';
-  const config = parseOrThrow(FerryConfig, raw, { code: 'INVALID_CONFIG' });
+  const originOf = (path: FieldPath): string => {
+    const variable = applied.find((o) => o.path.every((segment, i) => path[i] === segment));
+    return variable ? `the environment (${variable.env})` : file ? resolve(cwd, file) : 'the defaults';
+  };
+  let config: FerryConfig;
+  try {
+    config = parseOrThrow(FerryConfig, raw, { code: 'INVALID_CONFIG' });
+  } catch (err) {
+    // Say where the bad value came from: the file, or the variable that overrode it.
+    if (err instanceof FerryError && err.path) throw new FerryError(err.code, `${err.message} (at ${formatPath(err.path)} in ${originOf(err.path)})`);
+    throw err;
+  }
   const apiKey = env.FERRY_API_KEY || undefined;
   if (apiKey !== undefined && apiKey.length < 12) {
     throw new FerryError('INVALID_CONFIG', 'FERRY_API_KEY must be at least 12 characters');
@@ -167,7 +182,33 @@ export async function loadConfig(options: { file?: string; env?: NodeJS.ProcessE
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new FerryError('INVALID_CONFIG', 'FERRY_ADMIN_TOKEN must be at least 16 characters');
   }
-  return { config: resolvePaths(config, base), apiKey, adminToken, origin };
+  const secretKeys = await readSecretKeys(env, cwd);
+  return { config: resolvePaths(config, base), apiKey, adminToken, ...(secretKeys ? { secretKeys } : {}), origin, originOf };
+}
+
+/**
+ * The download-link keys, so that reading the database alone is not enough to forge a link:
+ * FERRY_SECRET_KEY (comma-separated) or FERRY_SECRET_KEY_FILE (one per line, for secret managers),
+ * newest first; the first signs, all verify, so a rotated-out key keeps live links working.
+ */
+async function readSecretKeys(env: NodeJS.ProcessEnv, cwd: string): Promise<string[] | undefined> {
+  let raw = env.FERRY_SECRET_KEY;
+  const file = env.FERRY_SECRET_KEY_FILE;
+  if (raw && file) throw new FerryError('INVALID_CONFIG', 'set FERRY_SECRET_KEY or FERRY_SECRET_KEY_FILE, not both');
+  if (file) {
+    raw = await readFile(resolve(cwd, file), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new FerryError('INVALID_CONFIG', `cannot read FERRY_SECRET_KEY_FILE ${resolve(cwd, file)}: ${err.code ?? err.message}`);
+    });
+  }
+  if (!raw) return undefined;
+  const keys = raw
+    .split(/[,\n]/)
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (keys.length === 0 || keys.some((k) => k.length < 32)) {
+    throw new FerryError('INVALID_CONFIG', `${file ? 'FERRY_SECRET_KEY_FILE' : 'FERRY_SECRET_KEY'} needs keys of at least 32 characters (e.g. \`openssl rand -base64 32\`)`);
+  }
+  return keys;
 }
 
 /** Paths in a config file are relative to the file, like every other tool's. */

@@ -112,7 +112,11 @@ export async function createRootContainer(config: FerryConfig, logger: Logger, o
     di.registerInstance(ROOT.Overrides, overrides);
     di.registerInstance(ROOT.PublicUrl, new PublicUrl(config.server.publicUrl ?? ''));
     di.registerInstance(ROOT.Poke, new Poke());
-    const secret = await jobs.settings.putIfAbsent(DOWNLOAD_SECRET, randomBytes(32).toString('base64url'));
+    // Keys from the environment keep link forgery out of reach of whoever can read the database;
+    // without them, one generated key is kept in the job store, so every process signs alike.
+    const secret = overrides.secretKeys?.length
+      ? overrides.secretKeys.map((k) => Buffer.from(k, 'utf8'))
+      : await jobs.settings.putIfAbsent(DOWNLOAD_SECRET, randomBytes(32).toString('base64url'));
     const publicUrl = di.resolve(ROOT.PublicUrl);
     di.registerInstance(DownloadLinks, new DownloadLinks(secret, () => publicUrl.value));
     const tmpDir = join(config.dataDir, 'tmp');

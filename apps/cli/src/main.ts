@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { isFerryError, formatPath } from '@ferry/core';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { isFerryError, formatPath, type FieldPath } from '@ferry/core';
 import { loadConfig } from './config.js';
 import { startFerry, type Role } from './runtime.js';
 import { migrate } from './migrate.js';
@@ -9,14 +9,16 @@ import { listen } from './listen.js';
 const ENVIRONMENT = `Configuration: --config ferry.config.json (or FERRY_CONFIG); the environment overrides it:
 FERRY_PORT (8080), FERRY_HOST (127.0.0.1), FERRY_DATA_DIR (./.ferry), FERRY_API_KEY,
 FERRY_DATABASE_URL (a postgres:// URL: the PostgreSQL job store), FERRY_PUBLIC_URL,
-FERRY_WEBHOOK_ALLOW_CIDRS, FERRY_ADMIN_TOKEN (turns the admin API on), FERRY_LOG_LEVEL (info). See docs/configuration.md and docs/deployment.md.`;
+FERRY_WEBHOOK_ALLOW_CIDRS, FERRY_ADMIN_TOKEN (turns the admin API on), FERRY_SECRET_KEY or
+FERRY_SECRET_KEY_FILE (download-link keys, newest first), FERRY_LOG_LEVEL (info). See docs/configuration.md and docs/deployment.md.`;
 
-let configOrigin = 'the environment';
+/** Where each config value came from, once the config is loaded: errors then name the file or the variable. */
+let originOf: (path: FieldPath) => string = () => 'the configuration';
 
 async function runRole(role: Role, options: { config?: string }): Promise<void> {
-  const { config, apiKey, adminToken, origin } = await loadConfig({ file: options.config });
-  configOrigin = origin;
-  const ferry = await startFerry(config, apiKey, { role, ...(adminToken ? { adminToken } : {}) });
+  const { config, apiKey, adminToken, secretKeys, originOf: origins } = await loadConfig({ file: options.config });
+  originOf = origins;
+  const ferry = await startFerry(config, apiKey, { role, ...(adminToken ? { adminToken } : {}), ...(secretKeys ? { secretKeys } : {}) });
   if (ferry.generatedApiKey) {
     // Printed once, to the terminal only: the store keeps just its hash.
     process.stdout.write(
@@ -45,6 +47,12 @@ async function runRole(role: Role, options: { config?: string }): Promise<void> 
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535.');
+  return port;
+}
+
 function program(): Command {
   const cli = new Command('ferry')
     .description('Ferry: an asynchronous dataset export engine')
@@ -56,17 +64,17 @@ function program(): Command {
   config(cli.command('api').description('run the HTTP API only; it never claims work')).action((o) => runRole('api', o));
   config(cli.command('worker').description('run exports, deliveries, schedules and retention; no HTTP')).action((o) => runRole('worker', o));
   config(cli.command('migrate').description('apply the job store migrations and exit')).action(async (o: { config?: string }) => {
-    const { config: loaded, origin } = await loadConfig({ file: o.config });
-    configOrigin = origin;
+    const { config: loaded, originOf: origins } = await loadConfig({ file: o.config });
+    originOf = origins;
     const { store, from, to } = await migrate(loaded);
     process.stdout.write(from === to ? `${store}: schema is up to date (version ${to})\n` : `${store}: migrated from version ${from} to ${to}\n`);
   });
   cli
     .command('listen')
     .description("run a webhook receiver on 127.0.0.1 that verifies Ferry's signature with FERRY_API_KEY and, given a dir, downloads each file")
-    .argument('[port]', 'port to listen on', '9000')
+    .argument('[port]', 'port to listen on (default 9000)', parsePort, 9000)
     .argument('[dir]', 'download files into this folder')
-    .action(async (port: string, dir: string | undefined) => {
+    .action(async (port: number, dir: string | undefined) => {
       const receiver = await listen({ port, host: '127.0.0.1', apiKey: process.env.FERRY_API_KEY, outDir: dir, log: (line) => process.stdout.write(`${line}\n`) });
       process.stdout.write(`Listening for Ferry webhooks on ${receiver.url}/ (any path)\n`);
     });
@@ -92,7 +100,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (isFerryError(err)) {
-    const where = err.path ? ` (at ${formatPath(err.path)} in ${configOrigin})` : '';
+    const where = err.path ? ` (at ${formatPath(err.path)} in ${originOf(err.path)})` : '';
     process.stderr.write(`ferry: ${err.code}: ${err.message}${where}\n`);
   } else {
     process.stderr.write(`ferry: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { DependencyContainer } from 'tsyringe';
 import { pino } from 'pino';
@@ -9,6 +8,7 @@ import { logSerializers } from '@ferry/server';
 import type { Workers } from '@ferry/worker';
 import type { FerryConfig } from './config.js';
 import { ROOT, apiContainer, createRootContainer, workerContainer } from './container.js';
+import { assertPortFree, portError, prepareDataDir } from './preflight.js';
 
 /**
  * What a process runs: `serve` is the API and the workers in one process (the embedded default);
@@ -45,6 +45,8 @@ export interface RuntimeOverrides {
   scheduler?: Partial<SchedulerOptions> & { now?: () => Date };
   /** FERRY_ADMIN_TOKEN: turns the admin API on and guards /metrics. */
   adminToken?: string;
+  /** FERRY_SECRET_KEY: download-link keys, newest first (default: a key kept in the job store). */
+  secretKeys?: readonly string[];
   /** Change registrations of the root container before anything is built from it (tests inject faults this way). */
   register?: (di: DependencyContainer) => void;
 }
@@ -52,8 +54,15 @@ export interface RuntimeOverrides {
 /** Start one Ferry process in `role` (default `serve`). */
 export async function startFerry(config: FerryConfig, apiKey?: string, overrides: RuntimeOverrides = {}): Promise<FerryRuntime> {
   const role: Role = overrides.role ?? (overrides.workers === false ? 'api' : 'serve');
-  await mkdir(config.dataDir, { recursive: true });
-  const logger = pino({ level: config.logLevel, serializers: logSerializers });
+  await prepareDataDir(config.dataDir);
+  if (role !== 'worker' || config.server.port !== 0) await assertPortFree(config.server.host, config.server.port);
+  // People read a terminal; log collectors read JSON lines.
+  const pretty = process.stdout.isTTY === true && config.logLevel !== 'silent';
+  const logger = pino({
+    level: config.logLevel,
+    serializers: logSerializers,
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+  });
   const root = await createRootContainer(config, logger, overrides);
   const jobs = root.resolve(TOKENS.Jobs) as JobStore;
   const publicUrl = root.resolve(ROOT.PublicUrl);
@@ -114,7 +123,9 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
 }
 
 async function listen(app: FastifyInstance, config: FerryConfig): Promise<string> {
-  await app.listen({ port: config.server.port, host: config.server.host });
+  await app.listen({ port: config.server.port, host: config.server.host }).catch((err: NodeJS.ErrnoException) => {
+    throw portError(config.server.host, config.server.port, err);
+  });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;

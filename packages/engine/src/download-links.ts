@@ -15,12 +15,17 @@ export interface DownloadClaim {
  * the 7-day cap of S3 and GCS presigned URLs.
  */
 export class DownloadLinks {
-  readonly #secret: Buffer;
+  readonly #keys: readonly Buffer[];
   readonly #publicUrl: () => string;
 
-  /** `publicUrl` may be a function: a server on port 0 knows its address only once it listens. */
-  constructor(secret: string, publicUrl: string | (() => string)) {
-    this.#secret = Buffer.from(secret, 'base64url');
+  /**
+   * `secret`: one key as base64url (the one kept in the job store), or several keys, newest first:
+   * the first signs, every one verifies, so a rotated-out key keeps its live links working.
+   * `publicUrl` may be a function: a server on port 0 knows its address only once it listens.
+   */
+  constructor(secret: string | readonly Buffer[], publicUrl: string | (() => string)) {
+    this.#keys = typeof secret === 'string' ? [Buffer.from(secret, 'base64url')] : secret;
+    if (this.#keys.length === 0) throw new FerryError('INVALID_CONFIG', 'download links need at least one signing key');
     this.#publicUrl = typeof publicUrl === 'function' ? publicUrl : () => publicUrl;
   }
 
@@ -31,16 +36,19 @@ export class DownloadLinks {
   token(claim: DownloadClaim): string {
     const file = claim.file === undefined || claim.file === 0 ? '' : `.${claim.file === 'manifest' ? 'm' : claim.file}`;
     const body = Buffer.from(`${claim.exportId}.${Math.floor(claim.expiresAt.getTime() / 1000)}${file}`).toString('base64url');
-    return `${body}.${this.#mac(body)}`;
+    return `${body}.${this.#mac(this.#keys[0]!, body)}`;
   }
 
   verify(token: string, now: Date = new Date()): DownloadClaim {
     const invalid = () => new FerryError('TOKEN_INVALID', 'this download link is not valid');
     const [body, mac, extra] = token.split('.');
     if (!body || !mac || extra !== undefined) throw invalid();
-    const expected = Buffer.from(this.#mac(body));
     const given = Buffer.from(mac);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
+    const signedByOneOfOurs = this.#keys.some((key) => {
+      const expected = Buffer.from(this.#mac(key, body));
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    });
+    if (!signedByOneOfOurs) throw invalid();
     const [exportId, exp, part] = Buffer.from(body, 'base64url').toString('utf8').split('.');
     const expiresAt = new Date(Number(exp) * 1000);
     if (!exportId || Number.isNaN(expiresAt.getTime())) throw invalid();
@@ -51,7 +59,7 @@ export class DownloadLinks {
     return { exportId, expiresAt, ...(file === undefined ? {} : { file }) };
   }
 
-  #mac(body: string): string {
-    return createHmac('sha256', this.#secret).update(body).digest('base64url');
+  #mac(key: Buffer, body: string): string {
+    return createHmac('sha256', key).update(body).digest('base64url');
   }
 }

@@ -18,6 +18,7 @@ import { exportEvent } from './events.js';
 import { compressionAvailable } from './compression.js';
 import { ensureImplicitEndpoint } from './endpoint-rules.js';
 import { failureNotice } from './export-notices.js';
+import { unknownCursor } from './pages.js';
 import { recordEvents } from './outbox.js';
 import type { SubmitRateLimiter } from './submit-limits.js';
 
@@ -169,6 +170,7 @@ export class ExportService {
   /** The account's exports, newest first. */
   async list(account: Account, query: unknown): Promise<{ data: ExportSummary[]; hasMore: boolean }> {
     const q = parseOrThrow(ExportListRequest, query, { basePath: ['query'] });
+    if (q.starting_after && (await this.deps.jobs.exports.get(q.starting_after))?.accountId !== account.id) throw unknownCursor(q.starting_after);
     const jobs = await this.deps.jobs.exports.list(account.id, {
       limit: q.limit,
       ...(q.state ? { state: q.state } : {}),

@@ -14,6 +14,7 @@ import {
 } from '@ferry/core';
 import { randomId } from './ids.js';
 import { rotatedSecrets } from './endpoint-rules.js';
+import { unknownCursor } from './pages.js';
 
 const ROTATION_GRACE_MS = 24 * 3_600_000;
 
@@ -128,6 +129,7 @@ export class WebhookService {
 
   async listDeliveries(account: Account, query: unknown) {
     const q = parseOrThrow(DeliveryListQuery, query, { basePath: ['query'] });
+    if (q.starting_after && (await this.deps.jobs.deliveries.get(q.starting_after))?.accountId !== account.id) throw unknownCursor(q.starting_after);
     const rows = await this.deps.jobs.deliveries.list(account.id, {
       limit: q.limit,
       ...(q.status ? { state: q.status } : {}),
@@ -169,6 +171,7 @@ export class WebhookService {
 
   async listEvents(account: Account, query: unknown) {
     const q = parseOrThrow(EventListQuery, query, { basePath: ['query'] });
+    if (q.starting_after && (await this.deps.jobs.events.get(q.starting_after))?.accountId !== account.id) throw unknownCursor(q.starting_after);
     const events = await this.deps.jobs.events.list(account.id, {
       limit: q.limit,
       ...(q.type ? { type: q.type } : {}),

@@ -90,6 +90,19 @@ export function versionRoutes(app: FastifyInstance, { account, admin }: RouteCon
   );
 
   const scheduleTags = ['schedules'];
+  app.get(
+    '/admin/schedules',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: "The catalog's dataset publish schedules (dsv_<key>)",
+        description: 'Configured by `versioning.schedule` in the catalog, not through the API.',
+        security: ADMIN,
+        response: { 200: z.object({ data: z.array(ScheduleView) }), ...errors(403, 404) },
+      },
+    },
+    async () => schedules.listPublishSchedules(),
+  );
   app.post(
     '/exports/schedules',
     {

@@ -19,13 +19,13 @@ export interface SavedExport {
 }
 
 function view(s: Schedule) {
-  const saved = s.body as SavedExport;
+  const saved = (s.body ?? {}) as Partial<SavedExport>;
   return {
     id: s.id,
     name: s.name,
     cron: s.cron,
     dataset: s.datasetKey,
-    request: saved.request,
+    request: saved.request ?? {},
     nextRunAt: s.nextRunAt.toISOString(),
     lastRunAt: s.lastRunAt?.toISOString() ?? null,
     createdAt: s.createdAt.toISOString(),
@@ -61,6 +61,11 @@ export class ScheduleService {
       nextRunAt: cron.next(this.deps.now?.() ?? new Date()),
     });
     return view(schedule);
+  }
+
+  /** The catalog's dataset publish schedules (`dsv_<key>`), for operators: they are configured, not created through the API. */
+  async listPublishSchedules() {
+    return { data: (await this.deps.jobs.schedules.list({ kind: 'version' })).map(view) };
   }
 
   async list(account: Account) {
