@@ -165,7 +165,7 @@ function exportServiceDeps(c: DependencyContainer): ExportServiceDeps {
     catalog: c.resolve(TOKENS.Catalog) as Catalog,
     notifier: c.resolve(TOKENS.Notifier) as Notifier,
     links: c.resolve(DownloadLinks),
-    formats: new Set((c.resolve(TOKENS.Formats) as ReadonlyMap<string, FormatWriter>).keys()),
+    formats: c.resolve(TOKENS.Formats) as ReadonlyMap<string, FormatWriter>,
   };
 }
 

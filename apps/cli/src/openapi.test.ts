@@ -108,6 +108,7 @@ describe('the OpenAPI document', () => {
     const account = await call('POST', '/admin/accounts', { admin: true, body: { name: 'tenant' } });
     expect(account.status).toBe(201);
     await call('GET', '/admin/accounts', { admin: true });
+    await call('GET', '/admin/schedules', { admin: true });
     const adminKey = await call('POST', `/admin/accounts/${account.json.id as number}/keys`, { admin: true });
     await call('GET', `/admin/accounts/${account.json.id as number}/keys`, { admin: true });
     expect((await call('DELETE', `/admin/keys/${adminKey.json.id as string}`, { admin: true })).status).toBe(204);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCatalog, silentLogger, type Account, type Catalog, type DatasetDefinition, type JobStore, type Notifier } from '@ferry/core';
 import { AccountService, DownloadLinks, ScheduleService, Scheduler, checkVersionSchedules } from '@ferry/engine';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
+import { csvFormat } from '@ferry/format-csv';
 
 const API_KEY = 'schedules-test-key';
 const SIGNATURE = 'f'.repeat(64);
@@ -33,13 +34,14 @@ let stores: JobStore[];
 let account: Account;
 let clock: Date;
 const catalog: Catalog = createCatalog([dataset]);
+const formats = new Map([['csv', await csvFormat.create(csvFormat.options.parse({}), { logger: silentLogger, dataDir: '.' })]]);
 
 function scheduler(jobs: JobStore, published: string[]): Scheduler {
   return new Scheduler({
     jobs,
     catalog,
     logger: silentLogger,
-    exports: { jobs, catalog, notifier, links: new DownloadLinks('secret', () => 'http://127.0.0.1'), formats: new Set(['csv']) },
+    exports: { jobs, catalog, notifier, links: new DownloadLinks('secret', () => 'http://127.0.0.1'), formats },
     publish: async (key) => {
       published.push(key);
     },
@@ -68,7 +70,7 @@ afterEach(async () => {
 
 describe('scheduler', () => {
   it('enqueues exactly one export per tick with two schedulers racing, through ExportService.submit', async () => {
-    const service = new ScheduleService({ jobs: stores[0]!, catalog, notifier, formats: new Set(['csv']), now: () => clock });
+    const service = new ScheduleService({ jobs: stores[0]!, catalog, notifier, formats, now: () => clock });
     const saved = await service.create(account, API_KEY, {
       dataset: { from: 'fees', scopes: [{ column: 'id' }] },
       format: 'csv',
@@ -124,7 +126,7 @@ describe('scheduler', () => {
       jobs: stores[0]!,
       catalog: createCatalog([{ ...dataset, versioning: {} }]),
       logger: silentLogger,
-      exports: { jobs: stores[0]!, catalog, notifier, links: new DownloadLinks('s', () => ''), formats: new Set() },
+      exports: { jobs: stores[0]!, catalog, notifier, links: new DownloadLinks('s', () => ''), formats: new Map() },
       publish: async () => undefined,
       now: () => clock,
     });

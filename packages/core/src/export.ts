@@ -2,18 +2,20 @@ import { z } from 'zod';
 import { DatasetQuery } from './query.js';
 import { SIGNING_SCHEMES } from './contracts.js';
 
-export const ExportFormat = z.enum(['csv', 'jsonl', 'parquet', 'arrow']);
+/**
+ * A format slot's name, as clients request it: formats are an open set, whatever the install
+ * configures (`csv`, `jsonl`, `parquet` and `arrow` by default; `GET /datasets` lists them).
+ */
+export const ExportFormat = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]*$/, 'a format name, e.g. csv')
+  .max(64)
+  .describe('One of the formats this install offers (GET /datasets lists them): csv, jsonl, parquet and arrow by default.');
 export type ExportFormat = z.infer<typeof ExportFormat>;
 
-/** Text formats are gzip-compressed by default (as the seeds say); Parquet and Arrow compress inside. */
+/** gzip by default where the format's writer says its output compresses (the text formats, as the seeds say; Arrow); none for Parquet. */
 export const Compression = z.enum(['gzip', 'zstd', 'none']);
 export type Compression = z.infer<typeof Compression>;
-
-export const COLUMNAR_FORMATS: ReadonlySet<ExportFormat> = new Set(['parquet', 'arrow']);
-
-export function defaultCompression(format: ExportFormat): Compression {
-  return COLUMNAR_FORMATS.has(format) ? 'none' : 'gzip';
-}
 
 /** `POST /dataset/export` body, as seed 001/003 describe it. */
 export const ExportRequest = z.strictObject({
@@ -21,7 +23,7 @@ export const ExportRequest = z.strictObject({
   webhookURL: z.string().min(1).max(2048),
   name: z.string().trim().min(1, 'name must not be empty').max(256),
   format: ExportFormat,
-  /** gzip (default for csv/jsonl), zstd where the runtime has it, or none. Parquet and Arrow take none. */
+  /** gzip (the default for formats that compress: csv, jsonl, arrow), zstd where the runtime has it, or none (Parquet compresses inside). */
   compression: Compression.optional(),
   /** How the completion webhook is signed; the seed scheme by default. Other schemes get an endpoint secret. */
   webhookScheme: z.enum(SIGNING_SCHEMES).optional(),

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
-  COLUMNAR_FORMATS,
   ExportListRequest,
   ExportRequest,
-  defaultCompression,
   FerryError,
   parseOrThrow,
   resolveQuery,
@@ -15,7 +13,7 @@ import {
 } from '@ferry/core';
 import type { DownloadLinks } from './download-links.js';
 import { exportEvent } from './events.js';
-import { compressionAvailable } from './compression.js';
+import { chooseOutput, type Formats } from './output-format.js';
 import { ensureImplicitEndpoint } from './endpoint-rules.js';
 import { failureNotice } from './export-notices.js';
 import { unknownCursor } from './pages.js';
@@ -85,8 +83,8 @@ export interface ExportServiceDeps {
   catalog: Catalog;
   notifier: Notifier;
   links: DownloadLinks;
-  /** The format names this deployment serves (its configured format slots). */
-  formats: ReadonlySet<string>;
+  /** The formats this deployment offers (its configured format slots). */
+  formats: Formats;
 }
 
 export interface SubmitResult {
@@ -104,22 +102,7 @@ export class ExportService {
     const { jobs, notifier } = this.deps;
     const request = parseOrThrow(ExportRequest, body);
     await this.#checkLimits(account);
-    if (!this.deps.formats.has(request.format)) {
-      throw new FerryError('VALIDATION_FAILED', `format "${request.format}" is not enabled here (enabled: ${[...this.deps.formats].join(', ')})`, {
-        path: ['format'],
-      });
-    }
-    const compression = request.compression ?? defaultCompression(request.format);
-    if (COLUMNAR_FORMATS.has(request.format) && compression !== 'none') {
-      throw new FerryError('VALIDATION_FAILED', `${request.format} compresses internally; use compression "none" or leave it out`, {
-        path: ['compression'],
-      });
-    }
-    if (!compressionAvailable(compression)) {
-      throw new FerryError('VALIDATION_FAILED', `${compression} is not available on this server's runtime (Node.js ${process.versions.node})`, {
-        path: ['compression'],
-      });
-    }
+    const { compression } = chooseOutput(this.deps.formats, request.format, request.compression, { format: ['format'], compression: ['compression'] });
     const resolved = resolveQuery(this.deps.catalog, request.dataset, ['dataset']);
     await notifier.validateTarget(request.webhookURL, ['webhookURL']);
     const scheme = request.webhookScheme ?? 'ferry-hmac';

@@ -23,3 +23,4 @@ export * from './account-service.js';
 export { Alarm, PollLoop } from './poll-loop.js';
 export * from './submit-limits.js';
 export * from './metrics.js';
+export * from './output-format.js';

@@ -7,6 +7,6 @@ export const arrowFormat = definePlugin({
   name: 'arrow',
   description: 'Apache Arrow IPC stream (.arrows): the batches as they are, every type kept exactly',
   options: arrowOptionsSchema,
-  capabilities: { streaming: true, compressible: false },
+  capabilities: { streaming: true, compressible: true },
   create: (_options: ArrowOptions): FormatWriter => new ArrowStreamWriter(),
 });

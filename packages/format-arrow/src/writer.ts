@@ -14,7 +14,8 @@ export class ArrowStreamWriter implements FormatWriter {
   readonly name = 'arrow';
   readonly mediaType = 'application/vnd.apache.arrow.stream';
   readonly extension = 'arrows';
-  readonly compressible = false;
+  /** Arrow IPC is uncompressed columnar data: gzip shrinks it several times. */
+  readonly compressible = true;
 
   async *write(schema: Schema, batches: AsyncIterable<RecordBatch>, opts: { signal: AbortSignal }): AsyncIterable<Uint8Array> {
     throwIfAborted(opts.signal);

@@ -11,6 +11,7 @@ import {
   type Schedule,
 } from '@ferry/core';
 import { parseCron } from './cron.js';
+import { chooseOutput, type Formats } from '../output-format.js';
 
 /** What a saved export stores: the export request exactly as submitted (minus `cron`) and its seed signature. */
 export interface SavedExport {
@@ -34,7 +35,7 @@ function view(s: Schedule) {
 
 /** `POST/GET/DELETE /exports/schedules`: saved exports that the Scheduler submits on each cron tick. */
 export class ScheduleService {
-  constructor(private readonly deps: { jobs: JobStore; catalog: Catalog; notifier: Notifier; formats: ReadonlySet<string>; now?: () => Date }) {}
+  constructor(private readonly deps: { jobs: JobStore; catalog: Catalog; notifier: Notifier; formats: Formats; now?: () => Date }) {}
 
   /**
    * Checked now as far as it can be (request shape, cron, query, webhook target, format); each
@@ -44,7 +45,7 @@ export class ScheduleService {
   async create(account: Account, apiKey: string, body: unknown) {
     const req = parseOrThrow(ExportScheduleCreate, body);
     const cron = parseCron(req.cron, ['cron']);
-    if (!this.deps.formats.has(req.format)) throw new FerryError('VALIDATION_FAILED', `format "${req.format}" is not enabled here`, { path: ['format'] });
+    chooseOutput(this.deps.formats, req.format, req.compression, { format: ['format'], compression: ['compression'] });
     const resolved = resolveQuery(this.deps.catalog, req.dataset, ['dataset']);
     await this.deps.notifier.validateTarget(req.webhookURL, ['webhookURL']);
     // Keep the request as the client sent it: each run's webhook echoes and signs its `dataset` JSON.

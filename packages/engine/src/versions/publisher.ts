@@ -10,7 +10,7 @@ import {
   type DatasetVersion,
   type SnapshotEngine,
 } from '@ferry/core';
-import { Scratch, fileBody } from './files.js';
+import { Scratch, fileBody, scratchRoot } from './files.js';
 import type { ExportWorkerDeps } from '../export-worker.js';
 import { versionEvent } from './version-view.js';
 import { recordEvents } from '../outbox.js';
@@ -54,7 +54,10 @@ export class VersionPublisher {
   /** One publish per dataset at a time in this process; across processes the store decides. */
   readonly #running = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly deps: VersionDeps) {}
+  constructor(private readonly deps: VersionDeps) {
+    // At start: what a publish killed mid-way left in scratch goes now, not at the next publish.
+    scratchRoot(deps.tmpDir ?? tmpdir()).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not prepare the versions scratch directory'));
+  }
 
   publish(datasetKey: string, opts: { signal?: AbortSignal } = {}): Promise<DatasetVersion> {
     const previous = this.#running.get(datasetKey) ?? Promise.resolve();
@@ -122,8 +125,9 @@ export class VersionPublisher {
 
   /** Every exportable column, no aggregates, through the source and the configured Parquet writer. */
   async #materialize(dataset: DatasetDefinition, scratch: Scratch, signal: AbortSignal): Promise<string> {
-    const writer = this.deps.formats.get('parquet');
-    if (!writer) throw new FerryError('INVALID_CONFIG', 'versions are stored as Parquet: configure the "parquet" format', { path: ['formats', 'parquet'] });
+    // Found by what it writes, not by its slot's name.
+    const writer = [...this.deps.formats.values()].find((w) => w.mediaType === PARQUET);
+    if (!writer) throw new FerryError('INVALID_CONFIG', 'versions are stored as Parquet: configure a Parquet format (e.g. {"use": "parquet"})', { path: ['formats'] });
     const source = this.deps.sources.get(dataset.source);
     if (!source) throw new FerryError('INVALID_CONFIG', `dataset "${dataset.key}" names source "${dataset.source}", which is not configured`);
     const maxRows = dataset.versioning?.maxRows ?? dataset.limits.maxRows;

@@ -1,6 +1,5 @@
 import { tmpdir } from 'node:os';
 import {
-  COLUMNAR_FORMATS,
   DeltaQuery,
   FerryError,
   SnapshotQuery,
@@ -8,7 +7,6 @@ import {
   parseOrThrow,
   type Compression,
   type DatasetVersion,
-  type ExportFormat,
   type FieldPath,
 } from '@ferry/core';
 import { COMPRESSION_MEDIA, compress, compressionAvailable } from '../compression.js';
@@ -16,6 +14,7 @@ import { contentDisposition } from '../downloads.js';
 import { Scratch, fileBody } from './files.js';
 import { versionedDataset, type VersionDeps, type VersionPublisher } from './publisher.js';
 import { versionFields } from './version-view.js';
+import { chooseOutput } from '../output-format.js';
 
 export interface SyncResponse {
   headers: Record<string, string>;
@@ -55,7 +54,9 @@ export class SyncService {
     const dataset = versionedDataset(this.deps.catalog, datasetKey);
     const q = parseOrThrow(DeltaQuery, query, { basePath: ['query'] });
     this.#checkOutput(q.format, q.compression);
-    const since = await this.#version(datasetKey, { cursor: q.since }, ['query', 'since']);
+    // The changes after `since` are the deltas of the versions after it: `since`'s own files may be
+    // pruned (with retainVersions: 1, the version before the latest always is) while those are kept.
+    const since = await this.#find(datasetKey, { cursor: q.since }, ['query', 'since']);
     const until = q.until ? await this.#version(datasetKey, { cursor: q.until }, ['query', 'until']) : await this.#version(datasetKey, { latest: true }, ['query', 'since']);
     if (until.versionNumber < since.versionNumber) {
       throw new FerryError('VALIDATION_FAILED', `until (version ${until.versionNumber}) is older than since (version ${since.versionNumber})`, { path: ['query', 'until'] });
@@ -67,6 +68,8 @@ export class SyncService {
       limit: until.versionNumber - since.versionNumber,
     });
     if (steps.length !== until.versionNumber - since.versionNumber || steps.some((v) => v.prunedAt)) throw gone(since);
+    // Up to date: the empty answer takes its columns from `since`'s delta, so that one must be kept.
+    if (steps.length === 0 && since.prunedAt) throw gone(since);
 
     const scratch = await Scratch.create(this.deps.tmpDir ?? tmpdir());
     try {
@@ -131,37 +134,35 @@ export class SyncService {
     return { ...versionFields(v, this.deps.publicUrl()), pruned_at: v.prunedAt?.toISOString() ?? null };
   }
 
+  /** A version whose files are needed: a pruned one is GONE. */
   async #version(datasetKey: string, lookup: { cursor: string } | { latest: true }, path: FieldPath): Promise<DatasetVersion> {
+    const v = await this.#find(datasetKey, lookup, path);
+    if (v.prunedAt) throw gone(v);
+    return v;
+  }
+
+  /** A version, pruned or not; NOT_FOUND for a cursor never issued. */
+  async #find(datasetKey: string, lookup: { cursor: string } | { latest: true }, path: FieldPath): Promise<DatasetVersion> {
     const v = await this.deps.jobs.versions.find(datasetKey, lookup);
     if (!v) {
       throw 'cursor' in lookup
         ? new FerryError('NOT_FOUND', `cursor "${lookup.cursor}" was never issued for dataset "${datasetKey}"`, { path })
         : new FerryError('NOT_FOUND', `dataset "${datasetKey}" has no published version yet`);
     }
-    if (v.prunedAt) throw gone(v);
     return v;
   }
 
-  #checkOutput(format: ExportFormat, compression: Compression): void {
-    if (!this.deps.formats.has(format)) {
-      throw new FerryError('VALIDATION_FAILED', `format "${format}" is not enabled here (enabled: ${[...this.deps.formats.keys()].join(', ')})`, {
-        path: ['query', 'format'],
-      });
-    }
-    if (COLUMNAR_FORMATS.has(format) && compression !== 'none') {
-      throw new FerryError('VALIDATION_FAILED', `${format} compresses internally; use compression "none" or leave it out`, { path: ['query', 'compression'] });
-    }
-    if (!compressionAvailable(compression)) {
-      throw new FerryError('VALIDATION_FAILED', `${compression} is not available on this server's runtime`, { path: ['query', 'compression'] });
-    }
+  #checkOutput(format: string, compression: Compression): void {
+    chooseOutput(this.deps.formats, format, compression, { format: ['query', 'format'], compression: ['query', 'compression'] });
   }
 
   /** A Parquet file as the requested format; the scratch dir is removed when the body ends (or is abandoned). */
-  async #render(file: string, format: ExportFormat, compression: Compression, name: string, scratch: Scratch): Promise<SyncResponse> {
+  async #render(file: string, format: string, compression: Compression, name: string, scratch: Scratch): Promise<SyncResponse> {
     const writer = this.deps.formats.get(format)!;
     const abort = new AbortController();
     let bytes: AsyncIterable<Uint8Array>;
-    if (format === 'parquet') {
+    // Snapshots and deltas are stored as Parquet: a Parquet writer's answer is the stored file itself.
+    if (writer.mediaType === PARQUET) {
       bytes = fileBody(file);
     } else {
       const rows = await this.deps.snapshots.read(file, { signal: abort.signal });
