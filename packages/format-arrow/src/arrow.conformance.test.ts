@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RecordBatchStreamReader } from 'apache-arrow';
-import { batchOf, describeFormatConformance, int32Data, utf8Data } from '@ferry/testing';
+import { batchOf, describeFormatConformance, int32Data, utf8Data } from '@ferry/testing/format';
 import { arrowFormat } from './index.js';
 
 describeFormatConformance({

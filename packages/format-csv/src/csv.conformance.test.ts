@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchOf, describeFormatConformance, int32Data, utf8Data, float64Data } from '@ferry/testing';
+import { batchOf, describeFormatConformance, int32Data, utf8Data, float64Data } from '@ferry/testing/format';
 import { csvFormat } from './index.js';
 
 describeFormatConformance({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchOf, describeFormatConformance, float64Data, int32Data, utf8Data } from '@ferry/testing';
+import { batchOf, describeFormatConformance, float64Data, int32Data, utf8Data } from '@ferry/testing/format';
 import { jsonlFormat } from './index.js';
 
 describeFormatConformance({

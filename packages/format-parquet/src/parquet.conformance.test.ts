@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { STREAMING_BATCH_ROWS, batchOf, describeFormatConformance, int32Data, utf8Data } from '@ferry/testing';
+import { STREAMING_BATCH_ROWS, batchOf, describeFormatConformance, int32Data, utf8Data } from '@ferry/testing/format';
 import { parquetFormat } from './index.js';
 
 describeFormatConformance({

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
-import { describeJobStoreConformance } from '@ferry/testing';
+import { describeJobStoreConformance } from '@ferry/testing/jobs';
 import { silentLogger } from '@ferry/core';
 import { sqliteJobs, SqliteJobStore } from './index.js';
 

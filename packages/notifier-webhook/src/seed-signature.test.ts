@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startSeedReceivers, type SeedReceivers } from '@ferry/testing';
+import { startSeedReceivers, type SeedReceivers } from '@ferry/testing/receivers';
 import { createWebhookNotifier } from './notifier.js';
 import { signPayload } from './sign.js';
 

@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 // Tests only: pushdown must match the default writers byte for byte, so it is checked against them.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { csvFormat } from '@ferry/format-csv';
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { jsonlFormat } from '@ferry/format-jsonl';
 import { describeNativeExport, exportTableSql, sqlString } from '@ferry/testing';
 import { DuckDBSource } from './source.js';

@@ -15,7 +15,7 @@ export interface FerryProcess {
 
 /** `ferry <command> ...` as a real process, the way an operator runs it. */
 export function spawnFerry(args: string[], env: Record<string, string> = {}): FerryProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  const child = spawn(process.execPath, ['--conditions=@ferry/source', '--import', 'tsx', MAIN, ...args], {
     env: { ...process.env, FERRY_LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
