@@ -30,7 +30,7 @@ export const Submitted = z
 
 const ExportFileView = z.object({ url: z.url(), fileName: z.string(), rows: count, bytes: count, sha256 });
 
-export const ExportStatus = z
+export const ExportSummary = z
   .object({
     queryUUID: z.uuid(),
     name: z.string(),
@@ -43,47 +43,33 @@ export const ExportStatus = z
     attempts: count,
     progress: z.object({ rows: count, bytes: count }).describe('Rows read and bytes stored so far (updated every few seconds while running).'),
     numberRows: count.nullable(),
-    download: z
-      .object({ url: z.url(), expires: time, fileName: z.string(), bytes: count, sha256, downloads: count })
-      .nullable()
-      .describe('The (first) file, once completed.'),
-    files: z.array(ExportFileView).describe('Every file; more than one when the export was split.'),
-    manifestUrl: z.url().nullable(),
-    encodedBy: z.enum(['source', 'ferry']).nullable().describe('`source`: the database encoded the file (pushdown); `ferry`: the Arrow path did.'),
-    webhook: z.object({
-      endpointId: z.string(),
-      deliveries: z.array(
-        z.object({
-          id: z.string(),
-          webhookId: z.string(),
-          event: z.string(),
-          state: z.enum(['pending', 'succeeded', 'failed']),
-          attempts: count,
-          lastStatus: z.int().nullable(),
-          lastError: z.string().nullable(),
-        }),
-      ),
-    }),
-    error: z.string().nullable(),
-  })
-  .meta({ id: 'ExportStatus' });
-
-export const ExportSummary = z
-  .object({
-    queryUUID: z.uuid(),
-    name: z.string(),
-    format: z.string(),
-    dataset: z.string(),
-    state: ExportState,
-    requestedOn: time,
-    startedOn: time.nullable(),
-    completedOn: time.nullable(),
-    attempts: count,
-    progress: z.object({ rows: count, bytes: count }),
-    numberRows: count.nullable(),
     error: z.string().nullable(),
   })
   .meta({ id: 'ExportSummary' });
+
+export const ExportStatus = ExportSummary.extend({
+  download: z
+    .object({ url: z.url(), expires: time, fileName: z.string(), bytes: count, sha256, downloads: count })
+    .nullable()
+    .describe('The (first) file, once completed.'),
+  files: z.array(ExportFileView).describe('Every file; more than one when the export was split.'),
+  manifestUrl: z.url().nullable(),
+  encodedBy: z.enum(['source', 'ferry']).nullable().describe('`source`: the database encoded the file (pushdown); `ferry`: the Arrow path did.'),
+  webhook: z.object({
+    endpointId: z.string(),
+    deliveries: z.array(
+      z.object({
+        id: z.string(),
+        webhookId: z.string(),
+        event: z.string(),
+        state: z.enum(['pending', 'succeeded', 'failed']),
+        attempts: count,
+        lastStatus: z.int().nullable(),
+        lastError: z.string().nullable(),
+      }),
+    ),
+  }),
+}).meta({ id: 'ExportStatus' });
 
 export const Page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), hasMore: z.boolean() });
 

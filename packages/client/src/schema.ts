@@ -2386,6 +2386,27 @@ export interface components {
             /** @description For `webhookScheme` standard-webhooks or secret-header: the secret the receiver verifies with, shown once. */
             webhookSecret?: string;
         };
+        ExportSummary: {
+            /** Format: uuid */
+            queryUUID: string;
+            name: string;
+            format: string;
+            dataset: string;
+            /** @enum {string} */
+            state: "queued" | "running" | "completed" | "failed" | "expired";
+            /** Format: date-time */
+            requestedOn: string;
+            startedOn: string | null;
+            completedOn: string | null;
+            attempts: number;
+            /** @description Rows read and bytes stored so far (updated every few seconds while running). */
+            progress: {
+                rows: number;
+                bytes: number;
+            };
+            numberRows: number | null;
+            error: string | null;
+        };
         ExportStatus: {
             /** Format: uuid */
             queryUUID: string;
@@ -2405,6 +2426,7 @@ export interface components {
                 bytes: number;
             };
             numberRows: number | null;
+            error: string | null;
             /** @description The (first) file, once completed. */
             download: {
                 /** Format: uri */
@@ -2441,27 +2463,6 @@ export interface components {
                     lastError: string | null;
                 }[];
             };
-            error: string | null;
-        };
-        ExportSummary: {
-            /** Format: uuid */
-            queryUUID: string;
-            name: string;
-            format: string;
-            dataset: string;
-            /** @enum {string} */
-            state: "queued" | "running" | "completed" | "failed" | "expired";
-            /** Format: date-time */
-            requestedOn: string;
-            startedOn: string | null;
-            completedOn: string | null;
-            attempts: number;
-            progress: {
-                rows: number;
-                bytes: number;
-            };
-            numberRows: number | null;
-            error: string | null;
         };
         Dataset: {
             key: string;

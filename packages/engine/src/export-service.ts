@@ -53,19 +53,8 @@ function summary(job: ExportJob): ExportSummary {
   };
 }
 
-/** What `GET /dataset/export/:queryUUID` answers. */
-export interface ExportStatus {
-  queryUUID: string;
-  name: string;
-  format: string;
-  dataset: string;
-  state: ExportJob['state'];
-  requestedOn: string;
-  startedOn: string | null;
-  completedOn: string | null;
-  attempts: number;
-  progress: { rows: number; bytes: number };
-  numberRows: number | null;
+/** What `GET /dataset/export/:queryUUID` answers: the summary, plus files, links and webhook deliveries. */
+export interface ExportStatus extends ExportSummary {
   download: { url: string; expires: string; fileName: string; bytes: number; sha256: string; downloads: number } | null;
   /** Every stored file with its link (one unless the export was split), and the manifest of a split export. */
   files: Array<{ url: string; fileName: string; rows: number; bytes: number; sha256: string }>;
@@ -73,7 +62,6 @@ export interface ExportStatus {
   /** `source`: the database encoded the file (pushdown); `ferry`: the Arrow path did. */
   encodedBy: 'source' | 'ferry' | null;
   webhook: { endpointId: string; deliveries: Array<{ id: string; webhookId: string; event: string; state: string; attempts: number; lastStatus: number | null; lastError: string | null }> };
-  error: string | null;
 }
 
 export interface ExportServiceDeps {
@@ -192,17 +180,7 @@ export class ExportService {
     const deliveries = await this.deps.jobs.deliveries.list(account.id, { exportId: job.id, endpointId: job.endpointId, limit: 1000 });
     const r = job.result;
     return {
-      queryUUID: job.id,
-      name: job.name,
-      format: job.format,
-      dataset: job.datasetKey,
-      state: job.state,
-      requestedOn: job.requestedAt.toISOString(),
-      startedOn: job.startedAt?.toISOString() ?? null,
-      completedOn: job.state === 'completed' ? (job.finishedAt?.toISOString() ?? null) : null,
-      attempts: job.attempts,
-      progress: { rows: job.progressRows, bytes: job.progressBytes },
-      numberRows: r?.numberRows ?? null,
+      ...summary(job),
       download: r && {
         url: this.deps.links.url({ exportId: job.id, expiresAt: r.expiresAt }),
         expires: r.expiresAt.toISOString(),
@@ -224,7 +202,6 @@ export class ExportService {
         endpointId: job.endpointId,
         deliveries: deliveries.map((d) => ({ id: d.id, webhookId: d.messageId, event: d.eventType, state: d.state, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError })),
       },
-      error: job.error,
     };
   }
 }
