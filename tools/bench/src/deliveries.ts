@@ -17,7 +17,7 @@ import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { createWebhookNotifier } from '@ferry/notifier-webhook';
 import { measure, table, type Row } from './report.js';
 
-async function startReceiver(): Promise<{ url: string; stop: () => void }> {
+export async function startReceiver(): Promise<{ url: string; stop: () => void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./receiver.ts', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -25,7 +25,7 @@ async function startReceiver(): Promise<{ url: string; stop: () => void }> {
   return { url: `http://127.0.0.1:${port}/hook`, stop: () => child.kill('SIGTERM') };
 }
 
-const BODY = JSON.stringify({ type: 'export.completed', id: 'evt_x', created: 0, data: { object: { uuid: randomUUID(), object: 'rentals', filters: [] } } });
+export const BODY = JSON.stringify({ type: 'export.completed', id: 'evt_x', created: 0, data: { object: { uuid: randomUUID(), object: 'rentals', filters: [] } } });
 
 export async function benchDeliveries(count = 20_000, concurrency = 64): Promise<string> {
   const receiver = await startReceiver();

@@ -5,14 +5,17 @@
  *   npm run bench -- deliveries [count] [concurrency]
  *   npm run bench -- exports [rows]
  *   npm run bench -- memory
+ *   npm run bench -- scale-out [quick] [claims | deliveries]
  */
 import { benchDeliveries } from './deliveries.js';
 import { benchExports, benchMemory } from './exports.js';
+import { benchScaleOut } from './scale-out.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<string>> = {
   deliveries: (args) => benchDeliveries(args[0] ? Number(args[0]) : undefined, args[1] ? Number(args[1]) : undefined),
   exports: (args) => benchExports(args[0] ? Number(args[0]) : undefined),
   memory: () => benchMemory(),
+  'scale-out': (args) => benchScaleOut(args),
 };
 
 const [name, ...args] = process.argv.slice(2);
