@@ -224,6 +224,8 @@ export function workerContainer(root: DependencyContainer): DependencyContainer 
         },
         {
           concurrency: config.exports.concurrency,
+          // Split exports spool a part's rows here while they are cut to size.
+          scratchDir: join(config.dataDir, 'tmp'),
           maxRunningPerAccount: config.exports.maxRunningPerAccount ?? null,
           retentionMs: config.exports.retentionDays * DAY_MS,
           maxAttempts: config.exports.maxAttempts,

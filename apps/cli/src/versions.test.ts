@@ -261,16 +261,18 @@ describe('publish and sync', () => {
 
     const first = await publish('fees_short');
     await publish('fees_short');
-    await publish('fees_short'); // retainVersions 2: version 1 is pruned now
+    await publish('fees_short'); // retainVersions 2: version 1 is pruned, but the deltas after it (2, 3) are kept
+    expect((await api('GET', `/sync/fees_short/deltas?since=${first.cursor as string}`)).status).toBe(200);
+    await publish('fees_short'); // now version 2's delta, a step after version 1, is pruned too
     const gone = await api('GET', `/sync/fees_short/deltas?since=${first.cursor as string}`);
     expect(gone.status).toBe(410);
     expect(gone.json.error).toMatchObject({ code: 'GONE', message: expect.stringMatching(/re-seed from a snapshot/) });
     expect((await api('GET', first.snapshot_url as string)).status).toBe(410);
     const listed = (await api('GET', '/datasets/fees_short/versions')).json.data as Array<{ version_number: number; pruned_at: string | null }>;
-    expect(listed.map((v) => [v.version_number, v.pruned_at === null])).toEqual([[3, true], [2, true], [1, false]]);
+    expect(listed.map((v) => [v.version_number, v.pruned_at === null])).toEqual([[4, true], [3, true], [2, false], [1, false]]);
     const fresh = await api('GET', '/sync/fees_short/snapshot?format=csv');
     expect(fresh.status).toBe(200);
-    expect(fresh.headers.get('ferry-version')).toBe('3');
+    expect(fresh.headers.get('ferry-version')).toBe('4');
 
     const noKey = await api('POST', '/datasets/no_key/versions');
     expect(noKey.status).toBe(400);

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import { z } from 'zod';
 import { FerryError, isFerryError, type Catalog } from '@ferry/core';
@@ -136,10 +137,23 @@ function downloadRoute(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req, reply) => {
-      const range = req.headers.range;
-      const download = await deps.downloads.open(req.params.token, { rangeHeader: range, client: req.ip });
-      if (download.kind === 'redirect') return reply.status(302).headers(download.headers).redirect(download.location);
-      return reply.status(download.status).headers(download.headers).send(download.body);
+      const download = await deps.downloads.open(req.params.token, {
+        method: req.method,
+        rangeHeader: req.headers.range,
+        ifNoneMatch: req.headers['if-none-match'],
+        client: req.ip,
+      });
+      switch (download.kind) {
+        case 'redirect':
+          return reply.status(302).headers(download.headers).redirect(download.location);
+        case 'not-modified':
+          return reply.status(304).headers(download.headers).send();
+        case 'unsatisfiable':
+          return reply.status(416).headers(download.headers).send(download.error.toJSON());
+        default:
+          // A HEAD has no body; an empty stream (rather than none) keeps the file's Content-Length.
+          return reply.status(download.status).headers(download.headers).send(download.body ?? Readable.from([]));
+      }
     },
   );
 }

@@ -31,6 +31,8 @@ export const ErrorCodes = {
   TOO_MANY_QUEUED: 429,
   ABORTED: 499,
   TRANSIENT: 503,
+  /** A disk or database is full (ENOSPC, SQLITE_FULL, DuckDB out of temp space): retry once space is freed. */
+  STORAGE_FULL: 503,
   QUERY_FAILED: 500,
   INTERNAL: 500,
 } as const;
@@ -64,7 +66,7 @@ export class FerryError extends Error {
     this.status = ErrorCodes[code];
     this.path = options.path;
     this.plugin = options.plugin;
-    this.retryable = options.retryable ?? code === 'TRANSIENT';
+    this.retryable = options.retryable ?? (code === 'TRANSIENT' || code === 'STORAGE_FULL');
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 

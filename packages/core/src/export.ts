@@ -27,7 +27,7 @@ export const ExportRequest = z.strictObject({
   compression: Compression.optional(),
   /** How the completion webhook is signed; the seed scheme by default. Other schemes get an endpoint secret. */
   webhookScheme: z.enum(SIGNING_SCHEMES).optional(),
-  /** Split a large export into numbered parts plus a manifest (rows exact; bytes approximate, stored size). */
+  /** Split a large export into numbered parts plus a manifest; no part exceeds either limit (bytes: the stored, compressed size). */
   maxFileRows: z.int().positive().optional(),
   maxFileBytes: z.int().min(1024 * 1024, 'maxFileBytes is at least 1 MiB').optional(),
   /** Also call webhookURL when the export fails (the seeds' hosted API does not). */

@@ -13,3 +13,4 @@ export * from './keys.js';
 export * from './events.js';
 export * from './webhooks.js';
 export * from './versions.js';
+export * from './owned-scratch.js';

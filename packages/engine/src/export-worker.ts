@@ -1,6 +1,8 @@
-import { hostname } from 'node:os';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { RecordBatch } from 'apache-arrow';
+import type { RecordBatch, Schema } from 'apache-arrow';
 import {
   DatasetQuery,
   FerryError,
@@ -24,7 +26,8 @@ import type { DownloadLinks } from './download-links.js';
 import { eventId, fileSlug } from './ids.js';
 import { completionNotice, failureNotice } from './export-notices.js';
 import { recordEvents } from './outbox.js';
-import { PartCutter, partName } from './split.js';
+import { PartCutter, nextBudget, partName } from './split.js';
+import { BatchSpool } from './batch-spool.js';
 import { exportEvent } from './events.js';
 import { Alarm } from './poll-loop.js';
 import { NO_METRICS, type EngineMetrics } from './metrics.js';
@@ -58,6 +61,8 @@ export interface ExportWorkerOptions {
   pushdown: boolean;
   /** On stop, how long running exports may take to finish before they are released. */
   shutdownGraceMs: number;
+  /** Local scratch space: a split export's rows wait here while their part is written. */
+  scratchDir: string;
 }
 
 export const DEFAULT_EXPORT_WORKER_OPTIONS: ExportWorkerOptions = {
@@ -72,6 +77,7 @@ export const DEFAULT_EXPORT_WORKER_OPTIONS: ExportWorkerOptions = {
   gzipLevel: 6,
   pushdown: true,
   shutdownGraceMs: 10_000,
+  scratchDir: tmpdir(),
 };
 
 const RETRY_BASE_MS = 5_000;
@@ -125,6 +131,7 @@ export class ExportWorker {
     if (this.#running) return;
     this.#running = true;
     this.#unsubscribe = this.deps.jobs.onWork?.('exports', () => this.poke());
+    this.#sweepSpools().catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'sweeping split-export spools failed'));
     this.#pumping = this.#pump();
   }
 
@@ -194,10 +201,14 @@ export class ExportWorker {
   #launch(job: ExportJob): Run {
     const run: Run = { job, abort: new AbortController(), done: Promise.resolve(), releasing: false };
     this.#runs.set(job.id, run);
-    run.done = this.#run(run).finally(() => {
-      this.#runs.delete(job.id);
-      this.poke();
-    });
+    run.done = this.#run(run)
+      // The job store failed while recording the outcome (a full disk, an outage): the lease runs
+      // out and the export is claimed again, so log it rather than crash the process.
+      .catch((err: unknown) => this.deps.logger.error({ queryUUID: job.id, err: isFerryError(err) ? err.message : String(err) }, 'could not record the outcome of an export attempt'))
+      .finally(() => {
+        this.#runs.delete(job.id);
+        this.poke();
+      });
     return run;
   }
 
@@ -314,7 +325,7 @@ export class ExportWorker {
       onStored(c.byteLength);
     });
     const ref = await this.deps.store.put(`${job.id}/${fileName}`, counted, { contentType, signal });
-    progress.stored.push(ref.key);
+    if (!progress.stored.includes(ref.key)) progress.stored.push(ref.key);
     return { objectKey: ref.key, fileName, contentType, bytes: ref.size, sha256: ref.sha256 };
   }
 
@@ -328,26 +339,119 @@ export class ExportWorker {
     progress: { rows: number; bytes: number; stored: string[] },
     signal: AbortSignal,
   ): Promise<ExportFile[]> {
+    const limits = job.split ?? {};
+    const maxRows = limits.maxFileRows ?? Infinity;
+    const maxBytes = limits.maxFileBytes;
     const rows = await source.open(query, { signal });
-    const cutter = new PartCutter(rows.batches, job.split ?? {});
+    // A byte limit may need a part written again with fewer rows: its rows wait on local disk.
+    const spools = maxBytes === undefined ? null : await this.#spools(job).catch(async (err: unknown) => {
+      await rows.batches[Symbol.asyncIterator]().return?.();
+      throw err;
+    });
+    const cutter = new PartCutter(rows.batches, spools);
     const files: ExportFile[] = [];
+    let budget = maxRows;
     try {
       // A zero-row export still gets one (valid, empty) file.
       while (files.length === 0 || (await cutter.hasMore())) {
-        let partRows = 0;
-        let partBytes = 0;
-        const batches = countRows(cutter.part(() => partBytes), (n) => {
-          partRows += n;
-          progress.rows += n;
-        });
         const name = partName(target.base, files.length, target.suffix);
-        const file = await this.#store(job, name, target.contentType, format.write(rows.schema, batches, { signal }), progress, signal, (n) => (partBytes += n));
-        files.push({ ...file, rows: partRows });
+        for (;;) {
+          const attempt = await this.#writePart(job, format, rows.schema, cutter.part(budget), name, target.contentType, maxBytes, progress, signal);
+          if (maxBytes === undefined || attempt.fits) {
+            files.push(attempt.file!);
+            await cutter.commit();
+            // The next part is offered as many rows as this one's density says will fit.
+            if (maxBytes !== undefined && attempt.rows === budget) budget = nextBudget(attempt, maxBytes, maxRows);
+            break;
+          }
+          if (attempt.rows <= 1) {
+            throw new FerryError('LIMIT_EXCEEDED', `a single row takes more than maxFileBytes (${maxBytes} bytes) in ${job.format}: raise maxFileBytes`, { path: ['maxFileBytes'] });
+          }
+          budget = nextBudget(attempt, maxBytes, maxRows);
+          cutter.rewind();
+        }
       }
     } finally {
       await cutter.close();
+      for (const spool of spools ?? []) await spool.close();
     }
     return files;
+  }
+
+  /**
+   * One attempt at a part: at most the rows `batches` gives, encoded, compressed and stored. With a
+   * byte limit, the attempt stops as soon as the stored bytes pass it, and a part that ends up past
+   * it is not kept: `fits` is false, and the caller writes the part again with fewer rows (the same
+   * key, so the retry replaces it). No part bigger than the limit is ever reported.
+   */
+  async #writePart(
+    job: ExportJob,
+    format: FormatWriter,
+    schema: Schema,
+    batches: AsyncIterable<RecordBatch>,
+    fileName: string,
+    contentType: string,
+    maxBytes: number | undefined,
+    progress: { rows: number; bytes: number; stored: string[] },
+    signal: AbortSignal,
+  ): Promise<{ file: ExportFile | null; rows: number; bytes: number; fits: boolean }> {
+    let rows = 0;
+    let bytes = 0;
+    const tooLarge = new AbortController();
+    const partSignal = AbortSignal.any([signal, tooLarge.signal]);
+    const counted = countRows(batches, (n) => {
+      rows += n;
+      progress.rows += n;
+    });
+    const undo = (): void => {
+      progress.rows -= rows;
+      progress.bytes -= bytes;
+    };
+    try {
+      const file = await this.#store(job, fileName, contentType, format.write(schema, counted, { signal: partSignal }), progress, partSignal, (n) => {
+        bytes += n;
+        if (maxBytes !== undefined && bytes > maxBytes) tooLarge.abort(new FerryError('ABORTED', 'the part passed maxFileBytes'));
+      });
+      const fits = maxBytes === undefined || file.bytes <= maxBytes;
+      if (!fits) undo();
+      return { file: { ...file, rows }, rows, bytes: file.bytes, fits };
+    } catch (err) {
+      if (!tooLarge.signal.aborted || signal.aborted) throw err;
+      undo();
+      return { file: null, rows, bytes, fits: false };
+    }
+  }
+
+  /** Where a split export keeps the rows of the part being written: two files per export and attempt. */
+  async #spools(job: ExportJob): Promise<[BatchSpool, BatchSpool]> {
+    const dir = this.#opts.scratchDir;
+    await mkdir(dir, { recursive: true });
+    // Spools of this export's earlier attempts are leftovers: their worker died or lost the lease.
+    for (const name of await readdir(dir)) {
+      const earlier = spoolAttempt(name, job.id);
+      if (earlier !== null && earlier < job.attempts) await rm(join(dir, name), { force: true });
+    }
+    const a = await BatchSpool.create(join(dir, spoolName(job.id, job.attempts, 'a')));
+    const b = await BatchSpool.create(join(dir, spoolName(job.id, job.attempts, 'b'))).catch(async (err: unknown) => {
+      await a.close();
+      throw err;
+    });
+    return [a, b];
+  }
+
+  /**
+   * Remove the spools of attempts that are over (what a killed worker left). A spool of an export
+   * this job store does not know belongs to another install sharing the directory: left alone.
+   */
+  async #sweepSpools(): Promise<void> {
+    const dir = this.#opts.scratchDir;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const match = SPOOL_NAME.exec(name);
+      if (!match) continue;
+      const job = await this.deps.jobs.exports.get(match[1]!);
+      if (job && (job.state !== 'running' || job.attempts > Number(match[2]))) await rm(join(dir, name), { force: true });
+    }
   }
 
   async #writeManifest(job: ExportJob, base: string, files: ExportFile[], signal: AbortSignal): Promise<ExportFile> {
@@ -390,8 +494,7 @@ export class ExportWorker {
       return;
     }
     const reason = isFerryError(err) ? err.message : err instanceof Error ? err.message : String(err);
-    // Input errors will fail again; everything else (a source or store outage) may not.
-    const permanent = isFerryError(err) && err.status < 500 && err.code !== 'ABORTED';
+    const permanent = isPermanent(err);
     if (!permanent && job.attempts < this.#opts.maxAttempts) {
       const delay = RETRY_BASE_MS * 2 ** (job.attempts - 1) * (0.8 + Math.random() * 0.4);
       if (await jobs.exports.retryLater(job.id, this.id, reason, new Date(Date.now() + delay))) {
@@ -414,6 +517,29 @@ export class ExportWorker {
       logger.error({ queryUUID: job.id, attempt: job.attempts, reason }, 'export failed');
     }
   }
+}
+
+/**
+ * Failures the same export meets again on every attempt: input errors (4xx), and queries the
+ * source says cannot succeed (QUERY_FAILED with `retryable: false`: a missing column, a type
+ * error, a missing role). Everything else (a source or store outage, a full disk) may pass.
+ */
+export function isPermanent(err: unknown): boolean {
+  if (!isFerryError(err)) return false;
+  if (err.code === 'QUERY_FAILED') return !err.retryable;
+  return err.status < 500 && err.code !== 'ABORTED';
+}
+
+const SPOOL_NAME = /^ferry-split-([0-9a-f-]{36})-(\d+)\.[ab]\.spool$/;
+
+function spoolName(exportId: string, attempt: number, which: 'a' | 'b'): string {
+  return `ferry-split-${exportId}-${attempt}.${which}.spool`;
+}
+
+/** The attempt of a spool file of export `exportId`; null for any other file. */
+function spoolAttempt(name: string, exportId: string): number | null {
+  const match = SPOOL_NAME.exec(name);
+  return match && match[1] === exportId ? Number(match[2]) : null;
 }
 
 /** Since the attempt was claimed. */

@@ -211,6 +211,15 @@ function storeError(error: unknown): unknown {
   if (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED')) {
     return new FerryError('TRANSIENT', `The SQLite job store is busy: ${error.message}`, { retryable: true, cause: error, plugin: 'jobs:sqlite' });
   }
+  if (error.code === 'SQLITE_FULL') {
+    // Space may be freed (retention, an operator): the request is worth repeating later.
+    return new FerryError('STORAGE_FULL', 'The SQLite job store is full (disk full): try again later', {
+      retryable: true,
+      retryAfterSeconds: 30,
+      cause: error,
+      plugin: 'jobs:sqlite',
+    });
+  }
   if (error.code.startsWith('SQLITE_CONSTRAINT')) {
     return new FerryError('CONFLICT', `The SQLite job store refused a write: ${error.message}`, { cause: error, plugin: 'jobs:sqlite' });
   }

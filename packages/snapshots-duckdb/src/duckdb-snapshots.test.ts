@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBSnapshotEngine } from './duckdb-snapshots.js';
@@ -115,5 +116,63 @@ describe('counters', () => {
       none: null,
     });
     await expect(engine.counters(file, { bad: 'count(nope)' })).rejects.toMatchObject({ code: 'INVALID_CONFIG', path: ['versioning', 'counters', 'bad'] });
+  });
+});
+
+describe('spill directory', () => {
+  /** The PID of a process that has exited (and so owns nothing any more). */
+  function deadPid(): number {
+    const child = spawnSync(process.execPath, ['-e', '']);
+    return child.pid!;
+  }
+
+  it('each engine spills into its own directory under tempDirectory; a dead owner\'s directory is swept at the next start', async () => {
+    const base = join(dir, 'spill');
+    const a = await DuckDBSnapshotEngine.create({ memoryLimit: '64MB', tempDirectory: base });
+    const b = await DuckDBSnapshotEngine.create({ memoryLimit: '64MB', tempDirectory: base });
+    expect(a.spillDirectory).not.toBe(b.spillDirectory);
+    expect(dirname(a.spillDirectory!)).toBe(base);
+
+    // What a process killed mid-diff leaves: its directory, its owner record, a spill file.
+    const ns = (JSON.parse(await readFile(join(a.spillDirectory!, '.owner'), 'utf8')) as { ns: string | null }).ns;
+    const pid = deadPid();
+    const leftover = join(base, `snapshots-${pid}-0badc0de`);
+    await mkdir(leftover);
+    await writeFile(join(leftover, '.owner'), JSON.stringify({ pid, ns }));
+    await writeFile(join(leftover, 'duckdb_temp_storage_DEFAULT-0.tmp'), Buffer.alloc(4096));
+
+    const c = await DuckDBSnapshotEngine.create({ memoryLimit: '64MB', tempDirectory: base });
+    const names = await readdir(base);
+    if (ns === null) {
+      // No PID namespace to compare against (not Linux): it goes once its heartbeat is stale.
+      expect(names).toContain(`snapshots-${pid}-0badc0de`);
+    } else {
+      expect(names.sort()).toEqual([a, b, c].map((e) => basename(e.spillDirectory!)).sort());
+    }
+    await Promise.all([a.close(), b.close(), c.close()]);
+    expect((await readdir(base)).filter((n) => n !== `snapshots-${pid}-0badc0de`)).toEqual([]);
+  });
+});
+
+describe('a full disk', () => {
+  it('fails with STORAGE_FULL "disk full", not a query error', async (ctx) => {
+    const disk = join(dir, 'small-disk');
+    await mkdir(disk);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', disk], { stdio: 'pipe' });
+    } catch (err) {
+      console.warn(`skipping the full-disk test: cannot mount a tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? err).trim()})`);
+      return ctx.skip();
+    }
+    try {
+      const prev = join(dir, 'full-prev.parquet');
+      const next = join(dir, 'full-next.parquet');
+      await c.run(`COPY (SELECT i AS id, 'a' AS v FROM range(200000) t(i)) TO '${prev}' (FORMAT parquet)`);
+      await c.run(`COPY (SELECT i AS id, md5(CAST(i AS VARCHAR)) AS v FROM range(200000) t(i)) TO '${next}' (FORMAT parquet)`);
+      const err = await engine.diff(prev, next, ['id'], join(disk, 'delta.parquet')).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'STORAGE_FULL', retryable: true, message: expect.stringMatching(/^disk full: /) });
+    } finally {
+      execFileSync('umount', [disk]);
+    }
   });
 });

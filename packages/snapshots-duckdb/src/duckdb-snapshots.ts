@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { FerryError, isFerryError, type CounterValue, type DiffStats, type RowStream, type SnapshotEngine } from '@ferry/core';
 import { ident, keyJoin, keyList, literal, parquet } from './sql.js';
 import { readParquetFile } from './read.js';
+import { OwnedScratch } from '@ferry/core';
 
 const PLUGIN = 'snapshots:duckdb';
 /** Internal column names; the catalog's column names are identifiers without this prefix in practice. */
@@ -9,12 +10,18 @@ const PRESENT = '__ferry_present';
 const ORDER = '__ferry_v';
 const FIRST = '__ferry_first';
 const LAST = '__ferry_last';
+/** DuckDB's ways of saying the disk is full (see @ferry/source-duckdb's errors.ts). */
+const DISK_FULL = /No space left on device|Disk quota exceeded|max_temp_directory_size|failed to offload data block/i;
 
 export interface DuckDBSnapshotOptions {
   /** DuckDB's memory_limit (e.g. `512MB`): joins and sorts beyond it spill to `tempDirectory`. */
   memoryLimit?: string;
   threads?: number;
-  /** Where DuckDB spills; default DuckDB's own (`.tmp` next to the database, here the process cwd). */
+  /**
+   * Where DuckDB spills: in a directory of this instance's own under it (instances sharing one
+   * spill directory corrupt each other's files), swept after a crash (see OwnedScratch).
+   * Default DuckDB's own (`.tmp` next to the database, here the process cwd).
+   */
   tempDirectory?: string;
 }
 
@@ -30,19 +37,34 @@ interface Column {
  */
 export class DuckDBSnapshotEngine implements SnapshotEngine {
   readonly #instance: DuckDBInstance;
+  readonly #scratch: OwnedScratch | null;
 
-  private constructor(instance: DuckDBInstance) {
+  private constructor(instance: DuckDBInstance, scratch: OwnedScratch | null) {
     this.#instance = instance;
+    this.#scratch = scratch;
   }
 
   static async create(options: DuckDBSnapshotOptions = {}): Promise<DuckDBSnapshotEngine> {
     const config: Record<string, string> = {};
     if (options.memoryLimit) config['memory_limit'] = options.memoryLimit;
     if (options.threads) config['threads'] = String(options.threads);
-    if (options.tempDirectory) config['temp_directory'] = options.tempDirectory;
+    const scratch = options.tempDirectory
+      ? await OwnedScratch.create(options.tempDirectory, { prefix: 'snapshots-', legacy: (name) => name.startsWith('duckdb_temp_') })
+      : null;
+    if (scratch) config['temp_directory'] = scratch.path;
     // Insertion order is not needed (every output is ordered by key) and costs memory in COPY.
     config['preserve_insertion_order'] = 'false';
-    return new DuckDBSnapshotEngine(await DuckDBInstance.create(':memory:', config));
+    try {
+      return new DuckDBSnapshotEngine(await DuckDBInstance.create(':memory:', config), scratch);
+    } catch (err) {
+      await scratch?.close();
+      throw err;
+    }
+  }
+
+  /** Where this instance spills; null for DuckDB's default. */
+  get spillDirectory(): string | null {
+    return this.#scratch?.path ?? null;
   }
 
   async diff(prev: string | null, next: string, primaryKey: readonly string[], out: string): Promise<DiffStats> {
@@ -126,6 +148,7 @@ export class DuckDBSnapshotEngine implements SnapshotEngine {
 
   async close(): Promise<void> {
     this.#instance.closeSync();
+    await this.#scratch?.close();
   }
 
   async #with<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
@@ -134,6 +157,9 @@ export class DuckDBSnapshotEngine implements SnapshotEngine {
       return await fn(connection);
     } catch (err) {
       if (isFerryError(err)) throw err;
+      if (DISK_FULL.test(message(err))) {
+        throw new FerryError('STORAGE_FULL', 'disk full: the snapshot engine ran out of disk space for its files or temporary files', { plugin: PLUGIN, retryable: true, cause: err });
+      }
       throw new FerryError('QUERY_FAILED', `snapshot operation failed: ${message(err)}`, { plugin: PLUGIN, cause: err });
     } finally {
       connection.closeSync();

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBTypeId, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import type { NativeFormat, ResolvedQuery } from '@ferry/core';
@@ -91,8 +90,11 @@ export interface PlannedCopy {
   run(connection: DuckDBConnection): Promise<{ file: string; rows: number; cleanup: () => Promise<void> }>;
 }
 
-/** Plan the COPY for `query`, or null when its columns cannot match the Arrow path byte for byte. */
-export async function planCopy(connection: DuckDBConnection, query: ResolvedQuery, format: NativeFormat): Promise<PlannedCopy | null> {
+/**
+ * Plan the COPY for `query`, or null when its columns cannot match the Arrow path byte for byte.
+ * The temp file goes under `scratchDir` (the source's own, swept after a crash), not the OS temp dir.
+ */
+export async function planCopy(connection: DuckDBConnection, query: ResolvedQuery, format: NativeFormat, scratchDir: string): Promise<PlannedCopy | null> {
   const { sql, params } = compileQuery(query, 'duckdb');
   const prepared = await connection.prepare(sql);
   const columns = Array.from({ length: prepared.columnCount }, (_, i) => ({ name: prepared.columnName(i), type: prepared.columnType(i) }));
@@ -103,7 +105,7 @@ export async function planCopy(connection: DuckDBConnection, query: ResolvedQuer
   return {
     preamble: new TextEncoder().encode(header),
     async run(conn) {
-      const dir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-copy-'));
+      const dir = await mkdtemp(join(scratchDir, 'copy-'));
       const cleanup = () => rm(dir, { recursive: true, force: true });
       try {
         const file = join(dir, `export.${format}`);

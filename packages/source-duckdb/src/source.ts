@@ -1,19 +1,15 @@
 import { isAbsolute, resolve } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBDataChunk } from '@duckdb/node-api';
-import { FerryError, isFerryError, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
+import { FerryError, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
 import { compileQuery } from '@ferry/query-sql';
 import { planResult, toRecordBatches } from './batches.js';
 import { fileChunks, planCopy } from './native.js';
 import type { DuckDBSourceOptions } from './options.js';
+import { OwnedScratch } from '@ferry/core';
 import { unwrapLines } from './unwrap.js';
+import { queryFailed } from './errors.js';
 
 const PLUGIN = 'source:duckdb';
-
-function queryFailed(err: unknown): FerryError {
-  if (isFerryError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new FerryError('QUERY_FAILED', `DuckDB query failed: ${message}`, { plugin: PLUGIN, cause: err });
-}
 
 /** The abort reason as the error to throw: the engine aborts with a FerryError ABORTED already. */
 function aborted(signal: AbortSignal): Error {
@@ -32,34 +28,53 @@ export class DuckDBSource implements QuerySource {
   readonly #instance: DuckDBInstance;
   readonly #defaultBatchRows: number;
   readonly #connections = new Set<DuckDBConnection>();
+  readonly #scratch: OwnedScratch;
   #closed = false;
 
   readonly #pushdown: boolean;
 
-  private constructor(instance: DuckDBInstance, defaultBatchRows: number, pushdown: boolean) {
+  private constructor(instance: DuckDBInstance, scratch: OwnedScratch, defaultBatchRows: number, pushdown: boolean) {
     this.#instance = instance;
+    this.#scratch = scratch;
     this.#defaultBatchRows = defaultBatchRows;
     this.#pushdown = pushdown;
   }
 
+  /**
+   * Spill files and pushdown temp files go to a directory of this instance's own under
+   * `<dataDir>/duckdb-tmp`: two DuckDB instances spilling into one directory corrupt each other's
+   * files (they use the same names), and what a killed process left there is swept at the next
+   * start (see OwnedScratch).
+   */
   static async create(options: DuckDBSourceOptions, ctx: Pick<PluginContext, 'dataDir'>): Promise<DuckDBSource> {
     const path = options.path === ':memory:' || isAbsolute(options.path) ? options.path : resolve(ctx.dataDir, options.path);
+    const scratch = await OwnedScratch.create(resolve(ctx.dataDir, 'duckdb-tmp'), {
+      prefix: 'source-',
+      // Spill files of releases that spilled into duckdb-tmp itself.
+      legacy: (name) => name.startsWith('duckdb_temp_'),
+    });
     // No TimeZone setting: it needs the ICU extension, which this build does not bundle (and
     // autoloading would reach for the network). Without ICU, DuckDB does TIMESTAMPTZ in UTC,
     // which is what Ferry wants anyway.
     const config: Record<string, string> = {};
     if (options.threads !== undefined) config['threads'] = String(options.threads);
     config['memory_limit'] = options.memoryLimit;
-    config['temp_directory'] = resolve(ctx.dataDir, 'duckdb-tmp');
+    config['temp_directory'] = scratch.path;
     if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     try {
-      return new DuckDBSource(await DuckDBInstance.create(path, config), options.batchRows, options.pushdown);
+      return new DuckDBSource(await DuckDBInstance.create(path, config), scratch, options.batchRows, options.pushdown);
     } catch (err) {
+      await scratch.close();
       throw new FerryError('INVALID_CONFIG', `cannot open DuckDB database: ${err instanceof Error ? err.message : String(err)}`, {
         plugin: PLUGIN,
         cause: err,
       });
     }
+  }
+
+  /** This instance's scratch directory (spill files, pushdown temp files). */
+  get scratchDir(): string {
+    return this.#scratch.path;
   }
 
   async open(query: ResolvedQuery, opts: { signal: AbortSignal; batchRows?: number }): Promise<RowStream> {
@@ -75,9 +90,11 @@ export class DuckDBSource implements QuerySource {
     // interrupt() cancels a running stream()/fetchChunk() on this connection; it then rejects.
     const onAbort = (): void => connection.interrupt();
     signal.addEventListener('abort', onAbort, { once: true });
-    const release = (): void => {
+    const release = async (): Promise<void> => {
       signal.removeEventListener('abort', onAbort);
-      if (this.#connections.delete(connection)) connection.closeSync();
+      if (!this.#connections.delete(connection)) return;
+      await endQuery(connection);
+      connection.closeSync();
     };
 
     try {
@@ -96,7 +113,7 @@ export class DuckDBSource implements QuerySource {
       };
       return { schema: plan.schema, batches: releasing(toRecordBatches(plan, fetch, batchRows, checkpoint), release) };
     } catch (err) {
-      release();
+      await release();
       throw signal.aborted ? aborted(signal) : queryFailed(err);
     }
   }
@@ -115,14 +132,16 @@ export class DuckDBSource implements QuerySource {
     this.#connections.add(connection);
     const onAbort = (): void => connection.interrupt();
     signal.addEventListener('abort', onAbort, { once: true });
-    const release = (): void => {
+    const release = async (): Promise<void> => {
       signal.removeEventListener('abort', onAbort);
-      if (this.#connections.delete(connection)) connection.closeSync();
+      if (!this.#connections.delete(connection)) return;
+      await endQuery(connection);
+      connection.closeSync();
     };
     try {
-      const plan = await planCopy(connection, query, format);
+      const plan = await planCopy(connection, query, format, this.#scratch.path);
       if (!plan) {
-        release();
+        await release();
         return null;
       }
       let settle!: { resolve: (n: number) => void; reject: (err: unknown) => void };
@@ -135,7 +154,7 @@ export class DuckDBSource implements QuerySource {
             throw signal.aborted ? aborted(signal) : queryFailed(err);
           });
           cleanup = copied.cleanup;
-          release();
+          await release();
           if (plan.preamble.length > 0) yield plan.preamble;
           for await (const chunk of unwrapLines(fileChunks(copied.file))) {
             if (signal.aborted) throw aborted(signal);
@@ -147,13 +166,13 @@ export class DuckDBSource implements QuerySource {
           throw err;
         } finally {
           settle.reject(new Error('the export was not read to the end'));
-          release();
+          await release();
           await cleanup();
         }
       };
       return { body: body(), rows };
     } catch (err) {
-      release();
+      await release();
       throw signal.aborted ? aborted(signal) : queryFailed(err);
     }
   }
@@ -170,14 +189,25 @@ export class DuckDBSource implements QuerySource {
     for (const connection of this.#connections) connection.closeSync();
     this.#connections.clear();
     this.#instance.closeSync();
+    await this.#scratch.close();
   }
 }
 
+/**
+ * End whatever query the connection still has open. A streamed result that was not read to the
+ * end keeps its spill files (hundreds of MB after a large sort) until the result object is
+ * garbage-collected, even after the connection is closed; the next statement on the same
+ * connection releases them at once.
+ */
+async function endQuery(connection: DuckDBConnection): Promise<void> {
+  await connection.run('SELECT 1').catch(() => undefined);
+}
+
 /** Run `release` once the consumer is done with `source`: exhausted, broken out of, or failed. */
-async function* releasing<T>(source: AsyncGenerator<T>, release: () => void): AsyncGenerator<T> {
+async function* releasing<T>(source: AsyncGenerator<T>, release: () => Promise<void>): AsyncGenerator<T> {
   try {
     yield* source;
   } finally {
-    release();
+    await release();
   }
 }

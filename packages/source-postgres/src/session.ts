@@ -4,17 +4,31 @@ import { redact } from './connection.js';
 
 export const PLUGIN = 'source:postgres';
 
-/** SQLSTATE classes worth retrying: connection exceptions, resources, operator intervention (not cancel). */
-const TRANSIENT_SQLSTATE = /^(08|53|57P0[1-3])/;
-const TRANSIENT_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+/** The connection itself failed (class 08, or the socket): the server may be back in a moment. */
+const CONNECTION_SQLSTATE = /^08/;
+const CONNECTION_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+/**
+ * SQLSTATEs the same query meets on every attempt: syntax error or undefined object (42), data
+ * exception (22), invalid authorization (28: a missing role, a wrong password), no such database
+ * or schema (3D, 3F). Everything else (serialization failure 40001, deadlock 40P01, insufficient
+ * resources 53, operator intervention 57, an unknown class) may pass on another attempt.
+ */
+const PERMANENT_SQLSTATE = /^(42|22|28|3D|3F)/;
 
-/** Any failure as a FerryError whose message cannot carry a secret (no `cause`: a driver error may hold the config). */
+/**
+ * Any failure as a FerryError whose message cannot carry a secret (no `cause`: a driver error may
+ * hold the config): TRANSIENT when the connection failed, else QUERY_FAILED saying with `retryable`
+ * whether another attempt can help.
+ */
 export function queryFailed(err: unknown, secrets: readonly string[]): FerryError {
   if (isFerryError(err)) return err;
   const message = redact(err instanceof Error ? err.message : String(err), secrets);
   const code = (err as { code?: unknown } | null)?.code;
-  const transient = typeof code === 'string' && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_ERRNO.has(code));
-  return new FerryError(transient ? 'TRANSIENT' : 'QUERY_FAILED', `PostgreSQL query failed: ${message}`, { plugin: PLUGIN });
+  if (typeof code === 'string' && (CONNECTION_SQLSTATE.test(code) || CONNECTION_ERRNO.has(code))) {
+    return new FerryError('TRANSIENT', `PostgreSQL query failed: ${message}`, { plugin: PLUGIN });
+  }
+  const permanent = typeof code === 'string' && PERMANENT_SQLSTATE.test(code);
+  return new FerryError('QUERY_FAILED', `PostgreSQL query failed: ${message}`, { plugin: PLUGIN, retryable: !permanent });
 }
 
 /** The abort reason as the error to throw: the engine aborts with a FerryError ABORTED already. */

@@ -1,9 +1,33 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FerryError, type ObjectStore } from '@ferry/core';
+import { OwnedScratch } from '@ferry/core';
+
+/** This process's directory for version work under each base, created (and the base swept) once. */
+const roots = new Map<string, Promise<OwnedScratch>>();
+
+/**
+ * This process's own directory under `base` (`ferry-versions.<pid>-<random>`), in which each
+ * publish or sync response gets a directory of its own. The first call sweeps what killed
+ * processes left under `base` (see OwnedScratch), including the `ferry-versions-XXXXXX`
+ * directories of releases before this one.
+ */
+export function scratchRoot(base: string): Promise<OwnedScratch> {
+  let root = roots.get(base);
+  if (!root) {
+    // Earlier releases' directories are recognised only in a data dir's tmp/: in the OS temp dir a
+    // name like that may be anyone's.
+    const legacy = base === tmpdir() ? undefined : (name: string) => /^ferry-versions-[A-Za-z0-9]{6}$/.test(name);
+    root = OwnedScratch.create(base, { prefix: 'ferry-versions.', ...(legacy ? { legacy } : {}) });
+    root.catch(() => roots.delete(base));
+    roots.set(base, root);
+  }
+  return root;
+}
 
 /**
  * Local scratch files for snapshot work: the SnapshotEngine works on files on disk, the store
@@ -13,7 +37,9 @@ export class Scratch {
   private constructor(readonly dir: string) {}
 
   static async create(base: string): Promise<Scratch> {
-    return new Scratch(await mkdtemp(join(base, 'ferry-versions-')));
+    const root = await scratchRoot(base);
+    await mkdir(root.path, { recursive: true });
+    return new Scratch(await mkdtemp(join(root.path, 'op-')));
   }
 
   path(name: string): string {

@@ -9,7 +9,7 @@ import {
   type DatasetVersion,
   type FieldPath,
 } from '@ferry/core';
-import { COMPRESSION_MEDIA, compress, compressionAvailable } from '../compression.js';
+import { COMPRESSION_MEDIA, compress } from '../compression.js';
 import { contentDisposition } from '../downloads.js';
 import { Scratch, fileBody } from './files.js';
 import { versionedDataset, type VersionDeps, type VersionPublisher } from './publisher.js';
