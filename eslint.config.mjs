@@ -3,12 +3,12 @@ import tseslint from 'typescript-eslint';
 
 const SDKS = ['@aws-sdk/*', '@google-cloud/*', 'pg', 'pg-*', 'better-sqlite3', '@duckdb/*', 'fastify', '@fastify/*', 'undici', 'parquet*', '@dsnp/parquetjs', 'tsyringe'];
 
-const boundaries = (engineMayUse, pluginsMayUse = ['type:core', 'type:lib', 'type:testing']) => [
+const boundaries = (engineMayUse, pluginsMayUse = ['type:core', 'type:lib', 'type:testing'], uiMayUse = ['type:lib'], alsoAllow = []) => [
   'error',
   {
     enforceBuildableLibDependency: false,
     // The cli composes the server and the worker into one process (`ferry serve`).
-    allow: ['@ferry/server', '@ferry/worker'],
+    allow: ['@ferry/server', '@ferry/worker', ...alsoAllow],
     depConstraints: [
       { sourceTag: 'type:core', onlyDependOnLibsWithTags: [], bannedExternalImports: SDKS },
       { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:core'] },
@@ -17,6 +17,8 @@ const boundaries = (engineMayUse, pluginsMayUse = ['type:core', 'type:lib', 'typ
       { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core'] },
       { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:engine', 'type:lib', 'type:plugin', 'type:app', 'type:testing'] },
       { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['*'] },
+      // The dashboard runs in a browser: it uses the typed client, nothing of core or the engine.
+      { sourceTag: 'type:ui', onlyDependOnLibsWithTags: uiMayUse },
     ],
   },
 ];
@@ -25,7 +27,7 @@ export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/.ferry/**', '**/.nx/**', 'tmp/**'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -46,6 +48,11 @@ export default [
     // by meaning); a source's own code never imports a format.
     files: ['packages/source-*/src/**/*.test.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries(['type:core'], ['type:core', 'type:lib', 'type:testing', 'type:plugin']) },
+  },
+  {
+    // The dashboard's browser tests drive a real server, started as the cli's tests start one.
+    files: ['packages/dashboard/src/**/*.test.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(['type:core'], undefined, ['type:lib', 'type:core', 'type:testing'], ['../../../apps/cli/src/**']) },
   },
   {
     // Engine tests run the rules against a real job store; the engine's own code stays store-agnostic.

@@ -12,6 +12,8 @@ export default defineConfig({
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'tools/*/src/**/*.test.ts'],
     // The sample dataset is generated once per run; tests copy it (apps/cli/src/test-support/data-dir.ts).
     globalSetup: ['apps/cli/src/test-support/global-setup.ts'],
+    // A test that asserts nothing passes whatever the code does: every test must assert something.
+    expect: { requireAssertions: true },
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Tests share one machine's PostgreSQL and ports; files run in parallel, tests inside a file in order.

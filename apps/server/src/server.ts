@@ -11,6 +11,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { versionRoutes, type VersionRoutesDeps } from './routes/versions.js';
 import { keyRoutes } from './routes/keys.js';
 import { operationRoutes, type ReadinessCheck } from './routes/operations.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import type { FerryMetrics } from './metrics.js';
 
 export interface ServerDeps {
@@ -90,6 +91,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = baseServer(deps.logger);
   const ctx = routeContext(deps);
   registerOpenApi(app, deps.version);
+  dashboardRoutes(app);
   void app.register(
     async (api) => {
       api.addHook('onRequest', checkSecurity(ctx));

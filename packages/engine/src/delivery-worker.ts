@@ -54,7 +54,14 @@ export class DeliveryWorker {
   #unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly deps: { jobs: JobStore; notifier: Notifier; logger: Logger; metrics?: EngineMetrics },
+    private readonly deps: {
+      jobs: JobStore;
+      notifier: Notifier;
+      logger: Logger;
+      metrics?: EngineMetrics;
+      /** The clock attempts are judged by: which secrets sign, how long an endpoint has been failing, when to retry. */
+      now?: () => Date;
+    },
     options: Partial<DeliveryWorkerOptions> = {},
   ) {
     this.#opts = { ...DEFAULT_DELIVERY_WORKER_OPTIONS, ...options };
@@ -155,7 +162,7 @@ export class DeliveryWorker {
   async #attempt(delivery: ClaimedDelivery): Promise<AttemptOutcome> {
     const { notifier, logger } = this.deps;
     const { endpoint } = delivery;
-    const at = new Date();
+    const at = this.deps.now?.() ?? new Date();
     if (!endpoint.enabled) {
       // Nothing is sent to a disabled endpoint; the log says why the delivery stopped.
       this.counters.failed++;

@@ -6,13 +6,16 @@ import { DEFAULT_DELIVERY_SCHEDULE_MS, nextDelayMs } from './retry-schedule.js';
 import { deliveryId, eventId, fileSlug } from './ids.js';
 
 describe('retry schedule', () => {
-  it('follows the default schedule within +-20% jitter and ends when it is spent', () => {
-    DEFAULT_DELIVERY_SCHEDULE_MS.forEach((base, i) => {
-      expect(nextDelayMs(DEFAULT_DELIVERY_SCHEDULE_MS, i, () => 0)).toBe(Math.round(base * 0.8));
-      expect(nextDelayMs(DEFAULT_DELIVERY_SCHEDULE_MS, i, () => 1)).toBe(Math.round(base * 1.2));
-    });
-    expect(nextDelayMs(DEFAULT_DELIVERY_SCHEDULE_MS, DEFAULT_DELIVERY_SCHEDULE_MS.length)).toBeNull();
-    expect(DEFAULT_DELIVERY_SCHEDULE_MS.slice(0, 3)).toEqual([0, 5_000, 300_000]);
+  it('is the documented 8 steps: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h', () => {
+    expect(DEFAULT_DELIVERY_SCHEDULE_MS).toEqual([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+  });
+
+  it('jitters each step by at most +-20% and ends when the schedule is spent', () => {
+    const schedule = [0, 10_000, 3_600_000];
+    expect(schedule.map((_, i) => nextDelayMs(schedule, i, () => 0))).toEqual([0, 8_000, 2_880_000]);
+    expect(schedule.map((_, i) => nextDelayMs(schedule, i, () => 0.5))).toEqual([0, 10_000, 3_600_000]);
+    expect(schedule.map((_, i) => nextDelayMs(schedule, i, () => 1))).toEqual([0, 12_000, 4_320_000]);
+    expect(nextDelayMs(schedule, 3, () => 0.5)).toBeNull();
   });
 });
 

@@ -54,7 +54,7 @@ function deliveryView(d: Delivery) {
 
 /** Registered endpoints, the delivery log with replay, and the event feed, all scoped to one account. */
 export class WebhookService {
-  constructor(private readonly deps: { jobs: JobStore; notifier: Notifier }) {}
+  constructor(private readonly deps: { jobs: JobStore; notifier: Notifier; /** The clock a rotation's grace period starts from. */ now?: () => Date }) {}
 
   async createEndpoint(account: Account, body: unknown) {
     const req = parseOrThrow(EndpointCreate, body);
@@ -118,7 +118,7 @@ export class WebhookService {
   /** A new secret, shown once; the old one keeps signing for 24 hours so receivers can switch over. */
   async rotateSecret(account: Account, id: string) {
     const secret = this.deps.notifier.createSecret((await this.#own(account, id)).scheme);
-    const now = new Date();
+    const now = this.deps.now?.() ?? new Date();
     const previousExpiresAt = new Date(now.getTime() + ROTATION_GRACE_MS);
     await this.deps.jobs.transaction(async (tx) => {
       const current = await tx.endpoints.get(id);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FerryError, PluginRegistry, silentLogger } from '@ferry/core';
 import { createWebhookNotifier } from './notifier.js';
 import { webhookNotifier } from './plugin.js';
-import { MAX_RETRY_AFTER_MS, parseRetryAfter } from './retry-after.js';
+import { parseRetryAfter } from './retry-after.js';
 
 const ctx = { logger: silentLogger, dataDir: '/nonexistent' };
 
@@ -63,10 +63,10 @@ describe('parseRetryAfter', () => {
     ['0', 0],
     ['7', 7000],
     ['120', 120_000],
-    ['999999', MAX_RETRY_AFTER_MS],
+    ['999999', 3_600_000], // at most 1 h (docs/webhooks.md)
     ['Mon, 15 Jan 2024 10:00:30 GMT', 30_000],
     ['Mon, 15 Jan 2024 09:00:00 GMT', 0], // in the past: retry now
-    ['Tue, 16 Jan 2024 10:00:00 GMT', MAX_RETRY_AFTER_MS],
+    ['Tue, 16 Jan 2024 10:00:00 GMT', 3_600_000],
   ])('%j -> %j', (value, expected) => {
     expect(parseRetryAfter(value, now)).toBe(expected);
   });

@@ -103,8 +103,6 @@ describePostgres('postgres source', service, (server) => {
     const like = await run({ scopes: [{ column: 'id' }], filters: [{ column: 'name', filter: { contains: `'; DROP TABLE types; --%` } }] });
     expect(like.batches).toEqual([]);
     expect(() => resolveQuery(catalog, { from: 'types', scopes: [{ column: 'id"; DROP TABLE types; --' }] })).toThrow(expect.objectContaining({ code: 'UNKNOWN_COLUMN' }));
-    const count = await schema.admin.query(`SELECT count(*)::int AS n FROM "${schema.schema}".types`);
-    expect(count.rows[0]).toEqual({ n: 4 });
   });
 
   it('cancels a running query on the server when aborted, and releases the connection', async () => {

@@ -30,10 +30,17 @@ export function toFerryError(err: unknown, what: string): FerryError {
   let code: ErrorCode = 'INTERNAL';
   if (status === 404) code = 'NOT_FOUND';
   else if (status === 416) code = 'RANGE_NOT_SATISFIABLE';
-  else if (status === 401 || status === 403) code = 'UNAUTHORIZED';
+  else if (status === 401 || status === 403 || isRefusedCredential(e)) code = 'UNAUTHORIZED';
+  // An expired resumable session: nothing of it can be kept, but the upload can start over.
+  else if (status === 410) code = 'TRANSIENT';
   else if (e.name === 'AbortError') code = 'ABORTED';
   else if (status === undefined || status === 408 || status === 429 || status >= 500) code = 'TRANSIENT';
   return new FerryError(code, `${what} failed: ${message}${status ? ` (HTTP ${status})` : ''}`, { plugin: PLUGIN });
+}
+
+/** The OAuth token endpoint refused the key (`invalid_grant`: a wrong, deleted or disabled key). */
+function isRefusedCredential(e: ApiErrorShape): boolean {
+  return typeof e.message === 'string' && /^(?:invalid_grant|invalid_client|unauthorized_client)\b/.test(e.message);
 }
 
 /** OAuth access tokens and PEM keys never belong in a message, whatever a server or library echoes. */

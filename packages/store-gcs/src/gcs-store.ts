@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Storage, type Bucket, type CreateWriteStreamOptions, type StorageOptions } from '@google-cloud/storage';
+import { IdempotencyStrategy, Storage, type Bucket, type CreateWriteStreamOptions, type StorageOptions } from '@google-cloud/storage';
 import { FerryError, assertSafeKey, measure, type ByteRange, type ObjectRef, type ObjectStore, type StoredObject } from '@ferry/core';
 import { PLUGIN, toFerryError } from './errors.js';
 import type { GcsStoreOptions } from './options.js';
@@ -39,17 +39,25 @@ export class GcsStore implements ObjectStore {
       validation: 'crc32c',
     };
     try {
-      const threshold = this.#options.resumableThresholdBytes;
-      const head = threshold ? await readHead(measured.body, threshold) : { chunks: [], ended: false };
+      // An empty body never opens a session: its only chunk would be zero bytes, which a chunked
+      // session cannot express (the library would send `bytes 0--1/0`).
+      const head = await readHead(measured.body, this.#options.resumableThresholdBytes ?? 1);
       if (head.ended) {
         // Small body, fully in hand: one multipart request instead of opening a resumable session.
         opts.signal?.throwIfAborted();
         await file.save(Buffer.concat(head.chunks), { ...upload, resumable: false });
       } else {
-        // A resumable session streamed in one request: the object appears only when the body ends
-        // cleanly; a destroyed stream (abort, body error) leaves an unfinished session, never an object.
+        // A resumable session, sent in chunks: GCS may persist less of a chunk than it received (its
+        // 308 says how much) or fail one (429/5xx); the library resends from what it persisted. The
+        // object appears only when the body ends cleanly; a destroyed stream (abort, body error)
+        // leaves an unfinished session, never an object. The session is opened first, on its own:
+        // the library authenticates that request even against a custom endpoint (the streaming
+        // call alone would not), and requests to the session URI need no token.
+        const [uri] = await file.createResumableUpload({ metadata: { contentType: opts.contentType } });
+        opts.signal?.throwIfAborted();
         const source = Readable.from(concat(head.chunks, measured.body), { objectMode: false });
-        await pipeline(source, file.createWriteStream({ ...upload, resumable: true }), opts.signal ? { signal: opts.signal } : {});
+        const stream = file.createWriteStream({ ...upload, resumable: true, uri, offset: 0, chunkSize: this.#options.uploadChunkBytes });
+        await pipeline(source, stream, opts.signal ? { signal: opts.signal } : {});
       }
     } catch (err) {
       if (measured.result.bodyError !== undefined) throw measured.result.bodyError;
@@ -108,12 +116,18 @@ export class GcsStore implements ObjectStore {
   }
 }
 
-function storageOptions(options: GcsStoreOptions): StorageOptions {
+/** The client's settings from the plugin options (exported for tests that point its credentials elsewhere). */
+export function storageOptions(options: GcsStoreOptions): StorageOptions {
   return {
     ...(options.projectId ? { projectId: options.projectId } : {}),
     ...(options.keyFilename ? { keyFilename: options.keyFilename } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
+    // Every write here may be repeated: a put replaces the whole object under its key (a retried
+    // export rewrites its files), chunks of a session are resent from the offset GCS reports, and
+    // deletes ignore a missing object. The library's default retries uploads and deletes only under
+    // a generation precondition, that is never for us.
+    retryOptions: { autoRetry: true, idempotencyStrategy: IdempotencyStrategy.RetryAlways },
   };
 }
 

@@ -21,9 +21,20 @@ export const GcsStoreOptionsSchema = z
     apiEndpoint: z.url().optional(),
     /**
      * Bodies that end below this many bytes go up in one request (`uploadType=multipart`) instead of a
-     * resumable session (two or more requests). Buffered in memory, hence capped. Unset: always resumable.
+     * resumable session (two or more requests). Buffered in memory, hence capped. Unset: resumable
+     * unless the body is empty.
      */
     resumableThresholdBytes: z.int().min(1).max(32 * MiB).optional(),
+    /**
+     * Resumable uploads go up in requests of this many bytes (a multiple of 256 KiB, as GCS requires),
+     * each held in memory until GCS has persisted it, so a failed or short request is resent from there.
+     */
+    uploadChunkBytes: z
+      .int()
+      .min(256 * 1024)
+      .max(256 * MiB)
+      .refine((n) => n % (256 * 1024) === 0, { message: 'uploadChunkBytes must be a multiple of 256 KiB (262144)' })
+      .default(8 * MiB),
   })
   .refine((o) => !(o.keyFilename && o.credentials), {
     message: 'give either keyFilename or credentials, not both',
