@@ -171,7 +171,7 @@ export async function loadConfig(options: { file?: string; env?: NodeJS.ProcessE
     config = parseOrThrow(FerryConfig, raw, { code: 'INVALID_CONFIG' });
   } catch (err) {
     // Say where the bad value came from: the file, or the variable that overrode it.
-    if (err instanceof FerryError && err.path) throw new FerryError(err.code, `${err.message} (at ${formatPath(err.path)} in ${originOf(err.path)})`);
+    if (err instanceof FerryError && err.path) throw new FerryError(err.code, `${err.message} (at ${formatPath(err.path)} in ${originOf(err.path)})`, { path: err.path });
     throw err;
   }
   const apiKey = env.FERRY_API_KEY || undefined;

@@ -108,7 +108,9 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (clientError) {
     process.stderr.write(`${clientError}\n`);
   } else if (isFerryError(err)) {
-    const where = err.path ? ` (at ${formatPath(err.path)} in ${originOf(err.path)})` : '';
+    // Config errors already say where they came from; others get the origin of their path here.
+    const located = err.path ? ` (at ${formatPath(err.path)} in ` : '';
+    const where = err.path && !err.message.includes(located) ? `${located}${originOf(err.path)})` : '';
     process.stderr.write(`ferry: ${err.code}: ${err.message}${where}\n`);
   } else {
     process.stderr.write(`ferry: ${err instanceof Error ? err.message : String(err)}\n`);
