@@ -621,7 +621,8 @@ describeWithService('the dashboard in Chromium', chromiumService, (executablePat
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Deliveries', level: 1 }).waitFor();
       await expect.poll(() => page.evaluate(ACTIVE_TEXT)).toBe('Deliveries');
-      expect(await page.evaluate('document.activeElement?.tagName')).toBe('H1');
+      // The page moves focus to its heading once it has rendered: wait for it rather than read it once.
+      await expect.poll(() => page.evaluate('document.activeElement?.tagName'), { timeout: 10_000 }).toBe('H1');
     }
   });
 });
