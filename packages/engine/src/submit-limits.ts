@@ -1,15 +1,11 @@
 import { FerryError } from '@ferry/core';
 
-export interface SubmitLimitOptions {
+export interface SubmitRateOptions {
   /** Submits per second an account may sustain. */
   ratePerSecond: number;
   /** Submits an account may make at once before the rate applies. */
   burst: number;
-  /** Exports an account may have queued or running at once. */
-  maxQueued: number;
 }
-
-export const DEFAULT_SUBMIT_LIMITS: SubmitLimitOptions = { ratePerSecond: 10, burst: 100, maxQueued: 1_000 };
 
 /**
  * Per-account submit rate: a token bucket per account, in this process (each API process
@@ -19,7 +15,7 @@ export class SubmitRateLimiter {
   readonly #buckets = new Map<number, { tokens: number; at: number }>();
 
   constructor(
-    private readonly opts: Pick<SubmitLimitOptions, 'ratePerSecond' | 'burst'>,
+    private readonly opts: SubmitRateOptions,
     private readonly now: () => number = Date.now,
   ) {}
 
