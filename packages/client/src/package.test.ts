@@ -10,11 +10,23 @@ const run = promisify(execFile);
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const WORKSPACE = fileURLToPath(new URL('../../..', import.meta.url));
 
-let consumer: string;
+let packed: string;
 let tarball: string;
+const consumers: string[] = [];
 
-/** Run an ES module in the consumer's folder, outside the workspace; its stdout, or its error. */
-async function node(code: string): Promise<{ stdout: string; error?: string }> {
+/** A fresh project outside the workspace with the packed tarball installed, and nothing else. */
+async function newConsumer(): Promise<string> {
+  const consumer = await mkdtemp(join(tmpdir(), 'ferry-client-consumer-'));
+  consumers.push(consumer);
+  const installed = join(consumer, 'node_modules', '@ferry', 'client');
+  await mkdir(installed, { recursive: true });
+  await run('tar', ['-xzf', tarball, '-C', installed, '--strip-components=1']);
+  await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  return consumer;
+}
+
+/** Run an ES module in a consumer's folder; its stdout, or its error. */
+async function node(consumer: string, code: string): Promise<{ stdout: string; error?: string }> {
   try {
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], { cwd: consumer });
     return { stdout };
@@ -23,21 +35,18 @@ async function node(code: string): Promise<{ stdout: string; error?: string }> {
   }
 }
 
-const linkFromWorkspace = async (name: string) => symlink(join(WORKSPACE, 'node_modules', name), join(consumer, 'node_modules', name), 'dir');
+const linkFromWorkspace = async (consumer: string, name: string) =>
+  symlink(join(WORKSPACE, 'node_modules', name), join(consumer, 'node_modules', name), 'dir');
 
 beforeAll(async () => {
   // `npm pack` builds dist/ (prepack) and packs what a registry would get.
-  consumer = await mkdtemp(join(tmpdir(), 'ferry-client-consumer-'));
-  await run('npm', ['pack', '--pack-destination', consumer], { cwd: PACKAGE_DIR });
-  tarball = join(consumer, (await readdir(consumer)).find((f) => f.endsWith('.tgz'))!);
-  const installed = join(consumer, 'node_modules', '@ferry', 'client');
-  await mkdir(installed, { recursive: true });
-  await run('tar', ['-xzf', tarball, '-C', installed, '--strip-components=1']);
-  await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  packed = await mkdtemp(join(tmpdir(), 'ferry-client-pack-'));
+  await run('npm', ['pack', '--pack-destination', packed], { cwd: PACKAGE_DIR });
+  tarball = join(packed, (await readdir(packed)).find((f) => f.endsWith('.tgz'))!);
 }, 180_000);
 
 afterAll(async () => {
-  if (consumer) await rm(consumer, { recursive: true, force: true });
+  for (const dir of [packed, ...consumers]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('the published package', () => {
@@ -51,7 +60,8 @@ describe('the published package', () => {
   });
 
   it('verifies webhooks from @ferry/client/webhooks with nothing else installed, not even openapi-fetch', async () => {
-    const { stdout, error } = await node(`
+    const consumer = await newConsumer();
+    const { stdout, error } = await node(consumer, `
       import { createHmac } from 'node:crypto';
       import { verifyStandardWebhook, WebhookVerificationError } from '@ferry/client/webhooks';
       const secret = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
@@ -65,13 +75,14 @@ describe('the published package', () => {
     expect(error).toBeUndefined();
     expect(JSON.parse(stdout)).toEqual({ ok: { queryUUID: 'q1' }, code: 'INVALID_SIGNATURE' });
     // The main entry does need its one dependency, which is not installed yet.
-    expect((await node(`await import('@ferry/client');`)).error).toMatch(/openapi-fetch/);
+    expect((await node(consumer, `await import('@ferry/client');`)).error).toMatch(/openapi-fetch/);
   });
 
   it('imports and type-checks as a dependency of a project outside the workspace', async () => {
-    await linkFromWorkspace('openapi-fetch');
-    await linkFromWorkspace('openapi-typescript-helpers');
-    const { stdout, error } = await node(`
+    const consumer = await newConsumer();
+    await linkFromWorkspace(consumer, 'openapi-fetch');
+    await linkFromWorkspace(consumer, 'openapi-typescript-helpers');
+    const { stdout, error } = await node(consumer, `
       import { createFerryClient, FerryApiError, verifyFerryWebhook } from '@ferry/client';
       const client = createFerryClient({ baseUrl: 'http://127.0.0.1:9', apiKey: 'k' });
       console.log([typeof client.GET, typeof client.submitExport, typeof client.waitForExport, typeof client.downloadExport, typeof FerryApiError, typeof verifyFerryWebhook].join());
