@@ -13,11 +13,16 @@ export interface FerryProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `ferry <command> ...` as a real process, the way an operator runs it. */
-export function spawnFerry(args: string[], env: Record<string, string> = {}): FerryProcess {
-  const child = spawn(process.execPath, ['--conditions=@ferry/source', '--import', 'tsx', MAIN, ...args], {
+/**
+ * `ferry <command> ...` as a real process, the way an operator runs it: from the workspace's
+ * sources, or from a built `bin` (an installed package's `dist/main.js`) run in `cwd`.
+ */
+export function spawnFerry(args: string[], env: Record<string, string> = {}, opts: { bin?: string; cwd?: string } = {}): FerryProcess {
+  const command = opts.bin ? [opts.bin] : ['--conditions=@ferry/source', '--import', 'tsx', MAIN];
+  const child = spawn(process.execPath, [...command, ...args], {
     env: { ...process.env, FERRY_LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
