@@ -77,6 +77,7 @@ export async function startFerry(config: FerryConfig, apiKey?: string, overrides
     await root.resolve(ROOT.Snapshots).close();
     await Promise.all([...(root.resolve(TOKENS.Sources) as ReadonlyMap<string, QuerySource>).values()].map((s) => s.close()));
     await (root.resolve(TOKENS.Notifier) as Notifier).close?.();
+    if (root.isRegistered(ROOT.Sinks)) await Promise.all([...root.resolve(ROOT.Sinks).values()].map((sink) => sink.close?.()));
     await (root.resolve(TOKENS.Store) as ObjectStore).close?.();
     await jobs.close();
   };

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCatalog, silentLogger, type Account, type Catalog, type DatasetDefinition, type JobStore, type Notifier } from '@ferry/core';
+import { createCatalog, silentLogger, type Account, type Catalog, type DatasetDefinition, type JobStore, type WebhookNotifier } from '@ferry/core';
 import { AccountService, DownloadLinks, ScheduleService, Scheduler, checkVersionSchedules } from '@ferry/engine';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { csvFormat } from '@ferry/format-csv';
@@ -11,7 +11,7 @@ const API_KEY = 'schedules-test-key';
 const SIGNATURE = 'f'.repeat(64);
 
 /** A notifier that accepts every target and signs with a fixed value: these tests are about ticks. */
-const notifier: Notifier = {
+const notifier: WebhookNotifier = {
   name: 'stub',
   validateTarget: async () => undefined,
   signPayload: (key) => (key === API_KEY ? SIGNATURE : 'signed-with-the-wrong-key'),

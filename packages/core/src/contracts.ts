@@ -77,11 +77,12 @@ export interface StoredObject {
   contentType: string;
 }
 
-export interface StoreCapabilities {
+/** A type, not an interface, so a plugin definition's `capabilities` can be one of these. */
+export type StoreCapabilities = {
   signedUrls: boolean;
   rangeReads: boolean;
   multipart: boolean;
-}
+};
 
 export interface ObjectStore {
   readonly name: string;
@@ -98,26 +99,56 @@ export interface ObjectStore {
 
 // ---------------------------------------------------------------- notifier
 
-/** A message ready to send: the body is final bytes, the headers include its signature. */
-export interface OutgoingWebhook {
-  /** Stable across retries; receivers dedupe on it (`webhook-id`). */
+/** One message to send: the body is final bytes. */
+export interface OutgoingMessage {
+  /**
+   * Durable: the same on every retry and redelivery (the event id for events), so whoever receives
+   * it can drop repeats (a webhook's `webhook-id`, NATS JetStream's `Nats-Msg-Id`).
+   */
   id: string;
+  /** The delivery's endpoint: a webhook's URL; for an operator's event sink, `ferry-sink://<name>`. */
   url: string;
   body: string;
+  /** For webhooks these include the seed signature. */
   headers: Record<string, string>;
+  /** The account and event type the message announces: notifiers that route by topic need them. Every outbox delivery has them. */
+  event?: { accountId: number; type: string };
 }
 
+/** A webhook's message: the `url` is the receiver. */
+export type OutgoingWebhook = OutgoingMessage;
+
 export interface DeliveryResult {
+  /** True only once the receiver (or broker) has taken the message for good; then it is not sent again. */
   ok: boolean;
+  /** An HTTP status, for notifiers that speak HTTP. */
   status?: number;
-  /** Worth another attempt (timeouts, 5xx, 429); false for e.g. a refused target. */
+  /** Worth another attempt (timeouts, 5xx, 429, a broker that is down); false for e.g. a refused target. */
   retryable: boolean;
   /** Hint from Retry-After, in milliseconds. */
   retryAfterMs?: number;
   durationMs: number;
-  /** First 4 KiB of the response body. */
+  /** First 4 KiB of the answer (a response body, a broker's acknowledgement), for the attempt log. */
   responseBody?: string;
   error?: string;
+}
+
+export interface DeliverOptions {
+  signal?: AbortSignal;
+  /** The whole attempt, connecting included. */
+  timeoutMs?: number;
+}
+
+/**
+ * What every notifier does: one attempt to hand over one message under its durable id. `deliver`
+ * never throws for a failed send; the result says whether another attempt is worth it. The outbox
+ * marks a delivery sent only after `ok`, so a crash in between repeats the attempt with the same id.
+ */
+export interface Notifier {
+  readonly name: string;
+  deliver(message: OutgoingMessage, opts: DeliverOptions): Promise<DeliveryResult>;
+  /** Release connections; nothing is delivered afterwards. Calling it again does nothing. */
+  close?(): Promise<void>;
 }
 
 /**
@@ -136,15 +167,31 @@ export interface SigningSpec {
   secrets: readonly string[];
 }
 
-export interface Notifier {
-  readonly name: string;
+/**
+ * The webhook-only rules the engine applies when a client names a URL: which targets are allowed
+ * (SSRF), the seed signature, endpoint secrets. Implemented by the notifier in the `notifier` slot.
+ */
+export interface WebhookSecurity {
   /** Refuse a target at submit time (scheme, non-global address). Throws INVALID_WEBHOOK_URL at `path`. */
   validateTarget(url: string, path: FieldPath): Promise<void>;
   /** The seed scheme: hex HMAC-SHA256 of `JSON.stringify(payload)` keyed by `key`. */
   signPayload(key: string, payload: unknown): string;
   /** A new endpoint secret for `scheme` (e.g. `whsec_` + 32 random bytes). */
   createSecret(scheme: SigningScheme): string;
-  /** One attempt, signed per `signing` at send time. Never follows redirects; re-checks the resolved address at connect time. */
-  deliver(message: OutgoingWebhook, opts: { signal?: AbortSignal; timeoutMs?: number; signing?: SigningSpec }): Promise<DeliveryResult>;
-  close?(): Promise<void>;
+}
+
+export interface WebhookDeliverOptions extends DeliverOptions {
+  /** Sign per the endpoint's scheme, at send time (Standard Webhooks timestamps must be fresh). */
+  signing?: SigningSpec;
+}
+
+/** The notifier that POSTs to endpoints' URLs: never follows redirects; re-checks the resolved address at connect time. */
+export interface WebhookNotifier extends Notifier, WebhookSecurity {
+  deliver(message: OutgoingWebhook, opts: WebhookDeliverOptions): Promise<DeliveryResult>;
+}
+
+/** Whether a notifier can serve as the webhook notifier (the config's `notifier` slot). */
+export function isWebhookNotifier(notifier: Notifier): notifier is WebhookNotifier {
+  const n = notifier as Partial<WebhookSecurity>;
+  return typeof n.validateTarget === 'function' && typeof n.signPayload === 'function' && typeof n.createSecret === 'function';
 }

@@ -1,6 +1,7 @@
 import { FerryError, type Account, type AccountRecord, type ApiKeyRecord, type JobStore } from '@ferry/core';
 import { generateApiKey, hashApiKey } from './api-keys.js';
 import { randomId } from './ids.js';
+import { syncSinkEndpoints } from './sinks.js';
 
 /** How stale `lastUsedAt` may get: refreshing it on every request would add a write to every read. */
 const TOUCH_EVERY_MS = 60_000;
@@ -9,7 +10,14 @@ const DEFAULT_ACCOUNT = 'default_account_id';
 
 /** Accounts and their API keys: authentication, the first-run key, tenants and key rotation. */
 export class AccountService {
-  constructor(private readonly deps: { jobs: JobStore; now?: () => Date }) {}
+  constructor(
+    private readonly deps: {
+      jobs: JobStore;
+      now?: () => Date;
+      /** Configured event sinks: a new account gets its hidden endpoint for each in the transaction that creates it. */
+      sinkNames?: readonly string[];
+    },
+  ) {}
 
   #now(): Date {
     return this.deps.now?.() ?? new Date();
@@ -40,7 +48,15 @@ export class AccountService {
   }
 
   async createAccount(name: string | null): Promise<AccountRecord> {
-    return this.deps.jobs.accounts.create({ name, createdAt: this.#now() });
+    const sinks = this.deps.sinkNames ?? [];
+    const createdAt = this.#now();
+    if (sinks.length === 0) return this.deps.jobs.accounts.create({ name, createdAt });
+    // Together, so no event of the new account is ever recorded before its sink endpoints exist.
+    return this.deps.jobs.transaction(async (tx) => {
+      const account = await tx.accounts.create({ name, createdAt });
+      await syncSinkEndpoints(tx, account.id, sinks, createdAt);
+      return account;
+    });
   }
 
   listAccounts(): Promise<AccountRecord[]> {

@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { ClaimedDelivery, JobStore, Logger, Notifier } from '@ferry/core';
+import type { ClaimedDelivery, DeliveryResult, JobStore, Logger, Notifier, OutgoingMessage, WebhookNotifier } from '@ferry/core';
 import { DEFAULT_DELIVERY_SCHEDULE_MS, nextDelayMs } from './retry-schedule.js';
 import { endpointDisabledEvent } from './events.js';
 import { activeSecrets, settleAttempts, type AttemptOutcome } from './endpoint-rules.js';
 import { Alarm } from './poll-loop.js';
+import { sinkOf } from './sinks.js';
 import { NO_METRICS, type EngineMetrics } from './metrics.js';
 
 export interface DeliveryWorkerOptions {
@@ -42,7 +43,9 @@ export interface DeliveryCounters {
 /**
  * Drains the outbox: each due delivery gets one attempt, and a batch of attempts is recorded with
  * their next states in one transaction. A crash between sending and recording repeats only those
- * attempts, with the same `webhook-id`, which receivers dedupe on.
+ * attempts, with the same `webhook-id`, which receivers dedupe on. Deliveries to an operator's
+ * sink endpoint go to that sink's notifier (a bus publish) instead of an HTTP POST, under the same
+ * rules, except that a sink is never disabled.
  */
 export class DeliveryWorker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -56,7 +59,10 @@ export class DeliveryWorker {
   constructor(
     private readonly deps: {
       jobs: JobStore;
-      notifier: Notifier;
+      /** POSTs webhooks to endpoint URLs. */
+      notifier: WebhookNotifier;
+      /** The operator's event sinks by name (config `sinks`). */
+      sinks?: ReadonlyMap<string, Notifier>;
       logger: Logger;
       metrics?: EngineMetrics;
       /** The clock attempts are judged by: which secrets sign, how long an endpoint has been failing, when to retry. */
@@ -169,10 +175,18 @@ export class DeliveryWorker {
       const error = `not sent: endpoint disabled (${endpoint.disabledReason ?? 'no reason recorded'})`;
       return { deliveryId: delivery.id, attempt: { at, durationMs: 0, status: null, error, responseBody: null }, next: { state: 'failed' } };
     }
-    const result = await notifier.deliver(
-      { id: delivery.messageId, url: endpoint.url, body: delivery.body, headers: delivery.headers },
-      { timeoutMs: this.#opts.timeoutMs, signing: { scheme: endpoint.scheme, secrets: activeSecrets(endpoint, at) } },
-    );
+    const message: OutgoingMessage = {
+      id: delivery.messageId,
+      url: endpoint.url,
+      body: delivery.body,
+      headers: delivery.headers,
+      event: { accountId: delivery.accountId, type: delivery.eventType },
+    };
+    const sink = sinkOf(endpoint);
+    const result =
+      sink === null
+        ? await notifier.deliver(message, { timeoutMs: this.#opts.timeoutMs, signing: { scheme: endpoint.scheme, secrets: activeSecrets(endpoint, at) } })
+        : await this.#publish(sink, message);
     const attempt = {
       at,
       durationMs: result.durationMs,
@@ -181,18 +195,21 @@ export class DeliveryWorker {
       responseBody: result.responseBody ?? null,
     };
     // Log fields are ids and outcomes only: never URLs' query strings, secrets or signatures.
-    const log = { delivery: delivery.id, webhookId: delivery.messageId, event: delivery.eventType, endpoint: endpoint.id, attempt: delivery.attempts + 1, status: result.status };
+    const log = { delivery: delivery.id, webhookId: delivery.messageId, event: delivery.eventType, endpoint: endpoint.id, attempt: delivery.attempts + 1, status: result.status, ...(sink === null ? {} : { sink }) };
     const metrics = this.deps.metrics ?? NO_METRICS;
     const report = (outcome: 'succeeded' | 'retried' | 'failed') => metrics.webhookAttempt({ outcome, status: result.status ?? null, seconds: result.durationMs / 1000 });
     if (result.ok) {
       this.counters.succeeded++;
       report('succeeded');
-      logger.info({ ...log, ms: result.durationMs }, 'webhook delivered');
+      logger.info({ ...log, ms: result.durationMs }, sink === null ? 'webhook delivered' : 'event published to sink');
       return { deliveryId: delivery.id, attempt, next: { state: 'succeeded' } };
     }
 
+    // A sink is the operator's own infrastructure: an outage there is retried, never a reason to stop feeding it.
     const disableReason =
-      result.status === 410
+      sink !== null
+        ? null
+        : result.status === 410
         ? 'the receiver answered 410 Gone'
         : endpoint.failingSince && at.getTime() - endpoint.failingSince.getTime() >= this.#opts.disableAfterMs
           ? `failing continuously since ${endpoint.failingSince.toISOString()}`
@@ -204,14 +221,28 @@ export class DeliveryWorker {
     if (delay === null) {
       this.counters.failed++;
       report('failed');
-      logger.warn({ ...log, error: attempt.error, disabled: disableReason }, 'webhook delivery failed for good');
+      logger.warn({ ...log, error: attempt.error, disabled: disableReason }, sink === null ? 'webhook delivery failed for good' : 'sink publish failed for good');
       return { deliveryId: delivery.id, attempt, next: { state: 'failed' }, ...(disableEndpoint ? { disableEndpoint } : {}) };
     }
     // Retry-After (429/503) can push the next attempt later than the schedule, within a bound.
     const wait = Math.max(delay, Math.min(result.retryAfterMs ?? 0, this.#opts.maxRetryAfterMs));
     this.counters.retried++;
     report('retried');
-    logger.warn({ ...log, error: attempt.error, retryInMs: wait }, 'webhook delivery failed; will retry');
+    logger.warn({ ...log, error: attempt.error, retryInMs: wait }, sink === null ? 'webhook delivery failed; will retry' : 'sink publish failed; will retry');
     return { deliveryId: delivery.id, attempt, next: { state: 'pending', nextAttemptAt: new Date(at.getTime() + wait) } };
+  }
+
+  async #publish(name: string, message: OutgoingMessage): Promise<DeliveryResult> {
+    const sink = this.deps.sinks?.get(name);
+    // Another worker may have it configured; this one's copy of the config says nothing about the event.
+    if (!sink) return { ok: false, retryable: true, durationMs: 0, error: `sink "${name}" is not configured in this process` };
+    const started = performance.now();
+    try {
+      return await sink.deliver(message, { timeoutMs: this.#opts.timeoutMs });
+    } catch (err) {
+      // The contract says a notifier reports failures rather than throwing; one that throws is still
+      // retried. Only the error's name is kept: its message might carry a connection string.
+      return { ok: false, retryable: true, durationMs: Math.round(performance.now() - started), error: `sink "${name}" threw ${err instanceof Error ? err.name : typeof err}` };
+    }
   }
 }

@@ -9,7 +9,7 @@ import {
   type Catalog,
   type ExportJob,
   type JobStore,
-  type Notifier,
+  type WebhookSecurity,
 } from '@ferry/core';
 import type { DownloadLinks } from './download-links.js';
 import { exportEvent } from './events.js';
@@ -69,7 +69,8 @@ export interface ExportServiceDeps {
   /** Per-account submit rate and queue cap; none when absent (saved schedules submit without them). */
   limits?: { rate: SubmitRateLimiter; maxQueued: number };
   catalog: Catalog;
-  notifier: Notifier;
+  /** Webhook targets, the seed signature and endpoint secrets: the webhook notifier's rules. */
+  notifier: WebhookSecurity;
   links: DownloadLinks;
   /** The formats this deployment offers (its configured format slots). */
   formats: Formats;

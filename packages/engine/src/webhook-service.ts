@@ -10,11 +10,12 @@ import {
   type Delivery,
   type Endpoint,
   type JobStore,
-  type Notifier,
+  type WebhookSecurity,
 } from '@ferry/core';
 import { randomId } from './ids.js';
 import { rotatedSecrets } from './endpoint-rules.js';
 import { unknownCursor } from './pages.js';
+import { isSinkDelivery, sinkOf } from './sinks.js';
 
 const ROTATION_GRACE_MS = 24 * 3_600_000;
 
@@ -54,7 +55,7 @@ function deliveryView(d: Delivery) {
 
 /** Registered endpoints, the delivery log with replay, and the event feed, all scoped to one account. */
 export class WebhookService {
-  constructor(private readonly deps: { jobs: JobStore; notifier: Notifier; /** The clock a rotation's grace period starts from. */ now?: () => Date }) {}
+  constructor(private readonly deps: { jobs: JobStore; notifier: WebhookSecurity; /** The clock a rotation's grace period starts from. */ now?: () => Date }) {}
 
   async createEndpoint(account: Account, body: unknown) {
     const req = parseOrThrow(EndpointCreate, body);
@@ -77,12 +78,13 @@ export class WebhookService {
   }
 
   async listEndpoints(account: Account) {
-    return { data: (await this.deps.jobs.endpoints.listRegistered(account.id)).map(view) };
+    // Operator sinks' endpoints are the operator's: an account never sees them.
+    return { data: (await this.deps.jobs.endpoints.listRegistered(account.id)).filter((e) => sinkOf(e) === null).map(view) };
   }
 
   async #own(account: Account, id: string): Promise<Endpoint> {
     const endpoint = await this.deps.jobs.endpoints.get(id);
-    if (!endpoint || endpoint.accountId !== account.id || !endpoint.registered) throw new FerryError('NOT_FOUND', `no endpoint ${id}`);
+    if (!endpoint || endpoint.accountId !== account.id || !endpoint.registered || sinkOf(endpoint) !== null) throw new FerryError('NOT_FOUND', `no endpoint ${id}`);
     return endpoint;
   }
 
@@ -130,19 +132,26 @@ export class WebhookService {
   async listDeliveries(account: Account, query: unknown) {
     const q = parseOrThrow(DeliveryListQuery, query, { basePath: ['query'] });
     if (q.starting_after && (await this.deps.jobs.deliveries.get(q.starting_after))?.accountId !== account.id) throw unknownCursor(q.starting_after);
-    const rows = await this.deps.jobs.deliveries.list(account.id, {
-      limit: q.limit,
+    const filter = {
       ...(q.status ? { state: q.status } : {}),
       ...(q.endpoint ? { endpointId: q.endpoint } : {}),
       ...(q.since ? { since: q.since } : {}),
-      ...(q.starting_after ? { startingAfter: q.starting_after } : {}),
-    });
-    return { data: rows.map(deliveryView), hasMore: rows.length === q.limit };
+    };
+    // Deliveries to operator sinks are skipped, reading on until the page is full or the log ends.
+    const page: Delivery[] = [];
+    let after = q.starting_after;
+    for (;;) {
+      const rows = await this.deps.jobs.deliveries.list(account.id, { ...filter, limit: q.limit, ...(after ? { startingAfter: after } : {}) });
+      for (const row of rows) if (page.length < q.limit && !isSinkDelivery(row)) page.push(row);
+      if (page.length === q.limit || rows.length < q.limit) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    return { data: page.map(deliveryView), hasMore: page.length === q.limit };
   }
 
   async #ownDelivery(account: Account, id: string) {
     const delivery = await this.deps.jobs.deliveries.get(id);
-    if (!delivery || delivery.accountId !== account.id) throw new FerryError('NOT_FOUND', `no delivery ${id}`);
+    if (!delivery || delivery.accountId !== account.id || isSinkDelivery(delivery)) throw new FerryError('NOT_FOUND', `no delivery ${id}`);
     return delivery;
   }
 

@@ -1,1 +1,4 @@
-export {};
+export { natsNotifier } from './plugin.js';
+export { createNatsNotifier, type NatsNotifier } from './nats-notifier.js';
+export { natsOptionsSchema, DEFAULTS, type NatsOptions } from './options.js';
+export { eventSubject } from './subject.js';

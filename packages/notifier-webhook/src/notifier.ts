@@ -1,5 +1,5 @@
 import { Agent } from 'undici';
-import { FerryError, type DeliveryResult, type FieldPath, type Notifier, type OutgoingWebhook, type SigningSpec } from '@ferry/core';
+import { FerryError, type DeliveryResult, type FieldPath, type OutgoingWebhook, type WebhookDeliverOptions, type WebhookNotifier as WebhookNotifierContract } from '@ferry/core';
 import { createAddressPolicy, InvalidCidrError, type AddressPolicy } from './address-policy.js';
 import { createGuardedConnector, type Dialer } from './connector.js';
 import { deliverOnce } from './deliver.js';
@@ -27,7 +27,8 @@ export interface WebhookNotifierOptions {
   connect?: Dialer;
 }
 
-export interface WebhookNotifier extends Notifier {
+/** Core's webhook notifier contract (delivery plus target checks, signing and secrets), with the address policy it enforces. */
+export interface WebhookNotifier extends WebhookNotifierContract {
   readonly policy: AddressPolicy;
   close(): Promise<void>;
 }
@@ -54,6 +55,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions = {}): Web
     bodyTimeout: timeoutMs,
   });
 
+  let closing: Promise<void> | undefined;
   return {
     name: 'webhook',
     policy,
@@ -73,14 +75,15 @@ export function createWebhookNotifier(options: WebhookNotifierOptions = {}): Web
     signPayload,
     createSecret,
 
-    deliver(message: OutgoingWebhook, opts: { signal?: AbortSignal; timeoutMs?: number; signing?: SigningSpec } = {}): Promise<DeliveryResult> {
+    deliver(message: OutgoingWebhook, opts: WebhookDeliverOptions = {}): Promise<DeliveryResult> {
       // Signed here, at send time: Standard Webhooks timestamps must be fresh on every attempt.
       const signed = { ...message, headers: { ...message.headers, ...signingHeaders(opts.signing, message, new Date()) } };
       return deliverOnce({ agent, policy, userAgent, defaultTimeoutMs: timeoutMs }, signed, opts);
     },
 
-    async close(): Promise<void> {
-      await agent.close();
+    close(): Promise<void> {
+      // Idempotent: undici refuses to close an agent twice.
+      return (closing ??= agent.close());
     },
   };
 }

@@ -38,6 +38,13 @@ describe('webhookNotifier plugin definition', () => {
     expect(webhookNotifier.options.safeParse({ followRedirects: true }).success).toBe(false);
     expect(webhookNotifier.options.safeParse({ userAgent: 'a\r\nx-injected: 1' }).success).toBe(false);
     expect(webhookNotifier.options.safeParse({ timeoutMs: 0 }).success).toBe(false);
+    expect(webhookNotifier.options.safeParse({ userAgent: 'x'.repeat(257) }).success).toBe(false);
+    expect(webhookNotifier.options.safeParse({ userAgent: 'Acme-Hooks/2.0 (+https://acme.example)' }).success).toBe(true);
+    expect(webhookNotifier.options.safeParse({ userAgent: 'x'.repeat(256) }).success).toBe(true);
+  });
+
+  it('declares that it guards against SSRF, pins DNS and never follows redirects', () => {
+    expect(webhookNotifier.capabilities).toMatchObject({ ssrfGuard: true, dnsPinning: true, followsRedirects: false });
   });
 
   it('createWebhookNotifier rejects a bad CIDR with INVALID_OPTIONS at [allowCidrs, i]', () => {
@@ -48,6 +55,8 @@ describe('webhookNotifier plugin definition', () => {
       expect(err).toBeInstanceOf(FerryError);
       expect((err as FerryError).code).toBe('INVALID_OPTIONS');
       expect((err as FerryError).path).toEqual(['allowCidrs', 2]);
+      expect((err as FerryError).plugin).toBe('notifier:webhook');
+      expect((err as FerryError).message).toBe('allowCidrs[2] is not a valid CIDR: "nonsense"');
     }
   });
 });
@@ -67,6 +76,10 @@ describe('parseRetryAfter', () => {
     ['Mon, 15 Jan 2024 10:00:30 GMT', 30_000],
     ['Mon, 15 Jan 2024 09:00:00 GMT', 0], // in the past: retry now
     ['Tue, 16 Jan 2024 10:00:00 GMT', 3_600_000],
+    [' 120 ', 120_000],
+    ['Mon, no date here', undefined],
+    // V8 would read this as a date; an HTTP date starts with its day name.
+    ['x Mon, 15 Jan 2024 10:00:30 GMT', undefined],
   ])('%j -> %j', (value, expected) => {
     expect(parseRetryAfter(value, now)).toBe(expected);
   });

@@ -21,6 +21,7 @@ export const webhookNotifier = definePlugin({
   name: 'webhook',
   description: 'Signed HTTPS webhooks through an SSRF-guarded, DNS-pinning undici agent',
   options: webhookOptionsSchema,
-  capabilities: { ssrfGuard: true, dnsPinning: true, followsRedirects: false },
+  // Receivers dedupe on `webhook-id`; the notifier itself sends every attempt.
+  capabilities: { ssrfGuard: true, dnsPinning: true, followsRedirects: false, deduplicatesById: false, usesTargetUrl: true },
   create: (options) => createWebhookNotifier(options),
 });

@@ -155,7 +155,8 @@ export function vetAddresses(
     if (policy.permits(address)) continue;
     if (target.literal) {
       const reason = nonGlobalReason(address) ?? 'non-public';
-      const article = /^[aeiou]/i.test(reason) ? 'an' : 'a';
+      // By sound, not spelling: "an unspecified" but "a unique-local".
+      const article = /^(?!uni)[aeiou]/i.test(reason) ? 'an' : 'a';
       const hint = openable(reason) ? `; ${allowCidrsHint(`${address}/${address.includes(':') ? 128 : 32}`)}` : '';
       throw new TargetRefusedError(`webhook URL must not point to ${article} ${reason} address${hint}`);
     }

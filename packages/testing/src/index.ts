@@ -9,3 +9,4 @@ export * from './jobs.js';
 export * from './format.js';
 export * from './source.js';
 export * from './receivers.js';
+export * from './notifier.js';

@@ -7,7 +7,7 @@ import {
   type Account,
   type Catalog,
   type JobStore,
-  type Notifier,
+  type WebhookSecurity,
   type Schedule,
 } from '@ferry/core';
 import { parseCron } from './cron.js';
@@ -35,7 +35,7 @@ function view(s: Schedule) {
 
 /** `POST/GET/DELETE /exports/schedules`: saved exports that the Scheduler submits on each cron tick. */
 export class ScheduleService {
-  constructor(private readonly deps: { jobs: JobStore; catalog: Catalog; notifier: Notifier; formats: Formats; now?: () => Date }) {}
+  constructor(private readonly deps: { jobs: JobStore; catalog: Catalog; notifier: WebhookSecurity; formats: Formats; now?: () => Date }) {}
 
   /**
    * Checked now as far as it can be (request shape, cron, query, webhook target, format); each
