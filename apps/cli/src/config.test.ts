@@ -29,7 +29,7 @@ describe('config file', () => {
       ...Object.values(config.formats).map((s) => ['format', s] as const),
     ] as const;
     for (const [kind, slot] of slots) {
-      const def = registry.get(kind, slot.use);
+      const def = await registry.get(kind, slot.use);
       expect(def, `${kind}:${slot.use}`).toBeDefined();
       expect(def!.options.safeParse(slot.options ?? {}).success, `${kind}:${slot.use} options`).toBe(true);
     }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DatasetDefinition, FerryError, formatPath, parseOrThrow, type FieldPath } from '@ferry/core';
+import { locatePluginModule } from './plugin-modules.js';
 
 /** A plugin slot: `{"use": "<plugin name>", "options": {...}}`; the options are checked by the plugin's own schema. */
 export const PluginSlotConfig = z.strictObject({
@@ -17,6 +18,12 @@ const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
  */
 export const FerryConfig = z.strictObject({
   $schema: z.string().optional(),
+  /**
+   * Modules with plugins of the operator's own (docs/configuration.md): paths relative to this
+   * file, or package names. Their plugins are registered beside the built-in ones before any slot
+   * is resolved.
+   */
+  plugins: z.array(z.string().min(1)).default([]),
   dataDir: z.string().min(1).default('./.ferry'),
   server: z
     .strictObject({
@@ -30,6 +37,11 @@ export const FerryConfig = z.strictObject({
   jobs: PluginSlotConfig.default({ use: 'sqlite' }),
   store: PluginSlotConfig.default({ use: 'local' }),
   notifier: PluginSlotConfig.default({ use: 'webhook' }),
+  /**
+   * Operator event sinks by name (docs/configuration.md): every account's events are also handed to
+   * each, through the outbox, e.g. `{"bus": {"use": "nats", "options": {"stream": "FERRY_EVENTS"}}}`.
+   */
+  sinks: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lower case letters, digits, _ and -, up to 32'), PluginSlotConfig).default({}),
   /** Named source slots; datasets refer to them by name. */
   sources: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), PluginSlotConfig).default({ default: { use: 'duckdb' } }),
   /** Output formats by the name clients request. */
@@ -216,6 +228,7 @@ function resolvePaths(config: FerryConfig, base: string): FerryConfig {
   return {
     ...config,
     dataDir: resolve(base, config.dataDir),
+    plugins: config.plugins.map((specifier) => locatePluginModule(specifier, base)),
     datasets: config.datasets.map((d) =>
       'file' in d.relation && !isAbsolute(d.relation.file) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(d.relation.file)
         ? { ...d, relation: { file: resolve(base, d.relation.file) } }

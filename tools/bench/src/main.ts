@@ -5,17 +5,23 @@
  *   npm run bench -- deliveries [count] [concurrency]
  *   npm run bench -- exports [rows]
  *   npm run bench -- memory
+ *   npm run bench -- postgres [rows]
  *   npm run bench -- scale-out [quick] [claims | deliveries]
+ *   npm run bench -- startup [runs]
  */
 import { benchDeliveries } from './deliveries.js';
 import { benchExports, benchMemory } from './exports.js';
+import { benchPostgres } from './postgres.js';
 import { benchScaleOut } from './scale-out.js';
+import { benchStartup } from './startup.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<string>> = {
   deliveries: (args) => benchDeliveries(args[0] ? Number(args[0]) : undefined, args[1] ? Number(args[1]) : undefined),
   exports: (args) => benchExports(args[0] ? Number(args[0]) : undefined),
   memory: () => benchMemory(),
+  postgres: (args) => benchPostgres(args[0] ? Number(args[0]) : undefined),
   'scale-out': (args) => benchScaleOut(args),
+  startup: (args) => benchStartup(args[0] ? Number(args[0]) : undefined),
 };
 
 const [name, ...args] = process.argv.slice(2);
