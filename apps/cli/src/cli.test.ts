@@ -133,6 +133,24 @@ describe('operator mistakes get one clear line, never a stack trace', () => {
     expect(oneLine(fromEnv.out)).toContain('(at server.port in the environment (FERRY_PORT))');
   });
 
+  it('a dataset that does not match its table stops start-up at the path of the bad column', async () => {
+    const table = join(dir, 'prices.csv');
+    await writeFile(table, 'sku,price\nA,1.5\nB,2\n');
+    const config = join(dir, 'mismatch.config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        dataDir: join(dir, 'mismatch-data'),
+        server: { port: 0 },
+        sampleDataset: false,
+        datasets: [{ key: 'prices', relation: { file: table }, columns: [{ name: 'sku', type: 'string', role: 'dimension' }, { name: 'price', type: 'date', role: 'time' }] }],
+      }),
+    );
+    const { code, out } = await run(['serve', '--config', config]);
+    expect(code).toBe(1);
+    expect(oneLine(out)).toBe(`ferry: INVALID_CONFIG: dataset "prices": column "price" is declared date, but its source gives Float64 (at datasets[0].columns[1].type in ${config})`);
+  });
+
   it('ferry listen: a bad port is a usage error (2), a missing key a configuration error (1)', async () => {
     const badPort = await run(['listen', 'abc'], { FERRY_API_KEY: 'listen-key-123456' });
     expect(badPort.code).toBe(2);

@@ -8,16 +8,18 @@ import {
   FerryError,
   TOKENS,
   createCatalog,
+  isWebhookNotifier,
   type Catalog,
-  type DatasetDefinition,
   type FormatWriter,
   type JobStore,
   type Logger,
   type Notifier,
   type ObjectStore,
   type PluginContext,
+  type PluginRegistry,
   type QuerySource,
   type SnapshotEngine,
+  type WebhookNotifier,
 } from '@ferry/core';
 import {
   AccountService,
@@ -29,11 +31,14 @@ import {
   RetentionSweeper,
   ScheduleService,
   Scheduler,
+  SinkEndpoints,
   SubmitRateLimiter,
   SyncService,
   VersionPublisher,
   WebhookService,
+  checkDatasetsAgainstSources,
   checkVersionSchedules,
+  type CheckedDataset,
   type ExportServiceDeps,
   type VersionDeps,
 } from '@ferry/engine';
@@ -42,7 +47,7 @@ import { ensureRentalsDataset, rentalsDataset } from '@ferry/sample-rentals';
 import { composeWorkers, type Workers } from '@ferry/worker';
 import { FerryMetrics, buildOperationsServer, buildServer, type OperationsDeps, type ReadinessCheck } from '@ferry/server';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { builtInPlugins } from './plugins.js';
+import { configuredPlugins } from './plugins.js';
 import type { FerryConfig } from './config.js';
 import type { RuntimeOverrides } from './runtime.js';
 
@@ -62,6 +67,10 @@ export const ROOT = {
   Metrics: Symbol.for('ferry.Metrics') as InjectionToken<FerryMetrics>,
   /** The API's ExportService, with submit limits (saved schedules submit through one without). */
   ApiExports: Symbol.for('ferry.ApiExports') as InjectionToken<ExportService>,
+  /** The plugin registry; the config's `sinks` are created from it after `RuntimeOverrides.register`, so a test may add a plugin. */
+  Plugins: Symbol.for('ferry.Plugins') as InjectionToken<PluginRegistry>,
+  /** The operator's event sinks by name (config `sinks`): notifiers the delivery worker publishes every event to. */
+  Sinks: Symbol.for('ferry.Sinks') as InjectionToken<ReadonlyMap<string, Notifier>>,
 } as const;
 
 export class PublicUrl {
@@ -86,10 +95,10 @@ const DOWNLOAD_SECRET = 'download_link_secret';
  * checks the same links), and the engine's services, built by the container on first use.
  */
 export async function createRootContainer(config: FerryConfig, logger: Logger, overrides: RuntimeOverrides): Promise<DependencyContainer> {
-  const registry = builtInPlugins();
+  const registry = await configuredPlugins(config);
   const ctx: PluginContext = { logger, dataDir: config.dataDir };
   const di = container.createChildContainer();
-  const instances: Array<{ close(): Promise<void> }> = [];
+  const instances: Array<{ close?(): Promise<void> }> = [];
   try {
     const jobs = await registry.create('jobs', config.jobs, ctx, ['jobs']);
     instances.push(jobs);
@@ -105,8 +114,16 @@ export async function createRootContainer(config: FerryConfig, logger: Logger, o
     di.registerInstance(TOKENS.Sources, sources);
     di.registerInstance(TOKENS.Formats, formats);
     di.registerInstance(TOKENS.Store, await registry.create('store', config.store, ctx, ['store']));
-    di.registerInstance(TOKENS.Notifier, overrides.notifier ?? (await registry.create('notifier', config.notifier, ctx, ['notifier'])));
-    di.registerInstance(TOKENS.Catalog, await loadCatalog(config, sources));
+    const notifier = overrides.notifier ?? (await registry.create('notifier', config.notifier, ctx, ['notifier']));
+    if (!overrides.notifier) instances.push(notifier);
+    if (!isWebhookNotifier(notifier)) {
+      throw new FerryError('INVALID_CONFIG', `the "notifier" slot sends webhooks, which notifier "${notifier.name}" cannot; configure it under "sinks"`, {
+        path: ['notifier', 'use'],
+      });
+    }
+    di.registerInstance(TOKENS.Notifier, notifier);
+    di.registerInstance(ROOT.Plugins, registry);
+    di.registerInstance(TOKENS.Catalog, await loadCatalog(config, sources, logger));
     di.registerInstance(TOKENS.Logger, logger);
     di.registerInstance(ROOT.Config, config);
     di.registerInstance(ROOT.Overrides, overrides);
@@ -129,30 +146,48 @@ export async function createRootContainer(config: FerryConfig, logger: Logger, o
         ...(config.versions.threads ? { threads: config.versions.threads } : {}),
       }),
     );
+    overrides.register?.(di);
+    const sinks = new Map<string, Notifier>();
+    for (const [name, slot] of Object.entries(config.sinks)) {
+      const sink = await di.resolve(ROOT.Plugins).create('notifier', slot, ctx, ['sinks', name]);
+      instances.push(sink);
+      // A sink publishes where its own options say; a webhook notifier has nowhere to send without an endpoint URL.
+      if (isWebhookNotifier(sink)) throw new FerryError('INVALID_CONFIG', `sink "${name}": notifier "${sink.name}" sends webhooks; register an endpoint for it instead`, { path: ['sinks', name, 'use'] });
+      sinks.set(name, sink);
+    }
+    di.registerInstance(ROOT.Sinks, sinks);
+    await new SinkEndpoints({ jobs, names: [...sinks.keys()] }).syncAll();
   } catch (err) {
-    await Promise.all(instances.map((i) => i.close().catch(() => undefined)));
+    await Promise.all(instances.map((i) => i.close?.().catch(() => undefined)));
     throw err;
   }
-  overrides.register?.(di);
   registerEngine(di);
   return di;
 }
 
-async function loadCatalog(config: FerryConfig, sources: ReadonlyMap<string, QuerySource>): Promise<Catalog> {
-  const datasets: DatasetDefinition[] = [...config.datasets];
-  if (config.sampleDataset) datasets.push(rentalsDataset(await ensureRentalsDataset(config.dataDir)));
+async function loadCatalog(config: FerryConfig, sources: ReadonlyMap<string, QuerySource>, logger: Logger): Promise<Catalog> {
+  const datasets: CheckedDataset[] = config.datasets.map((dataset, i) => ({ dataset, path: ['datasets', i] }));
+  if (config.sampleDataset) datasets.push({ dataset: rentalsDataset(await ensureRentalsDataset(config.dataDir)), path: ['sampleDataset'] });
   checkVersionSchedules(config.datasets);
-  datasets.forEach((d, i) => {
+  for (const { dataset: d, path } of datasets) {
     if (!sources.has(d.source)) {
       throw new FerryError('INVALID_CONFIG', `dataset "${d.key}" uses source "${d.source}", which is not configured under "sources"`, {
-        path: ['datasets', i, 'source'],
+        path: [...path, 'source'],
       });
     }
-  });
-  return createCatalog(datasets, config.defaultDataset);
+  }
+  const catalog = createCatalog(
+    datasets.map((d) => d.dataset),
+    config.defaultDataset,
+  );
+  await checkDatasetsAgainstSources(datasets, sources, logger);
+  return catalog;
 }
 
 const jobs = (c: DependencyContainer) => c.resolve(TOKENS.Jobs) as JobStore;
+/** The `notifier` slot, checked to be a webhook notifier when it was created. */
+const webhooks = (c: DependencyContainer) => c.resolve(TOKENS.Notifier) as WebhookNotifier;
+const sinkNames = (c: DependencyContainer) => [...c.resolve(ROOT.Sinks).keys()];
 
 /** A singleton built from the container the first time something asks for it (tests may have swapped any dependency by then). */
 function provide<T>(di: DependencyContainer, token: InjectionToken<T>, make: (c: DependencyContainer) => T): void {
@@ -163,7 +198,7 @@ function exportServiceDeps(c: DependencyContainer): ExportServiceDeps {
   return {
     jobs: c.resolve(TOKENS.Jobs) as JobStore,
     catalog: c.resolve(TOKENS.Catalog) as Catalog,
-    notifier: c.resolve(TOKENS.Notifier) as Notifier,
+    notifier: webhooks(c),
     links: c.resolve(DownloadLinks),
     formats: c.resolve(TOKENS.Formats) as ReadonlyMap<string, FormatWriter>,
   };
@@ -189,9 +224,9 @@ function versionDeps(c: DependencyContainer): VersionDeps {
 /** The engine's services, each built once from whatever the container holds when it is first resolved. */
 function registerEngine(di: DependencyContainer): void {
   provide(di, ROOT.Metrics, (c) => new FerryMetrics(jobs(c)));
-  provide(di, AccountService, (c) => new AccountService({ jobs: jobs(c) }));
+  provide(di, AccountService, (c) => new AccountService({ jobs: jobs(c), sinkNames: sinkNames(c) }));
   provide(di, ExportService, (c) => new ExportService(exportServiceDeps(c)));
-  provide(di, WebhookService, (c) => new WebhookService({ jobs: jobs(c), notifier: c.resolve(TOKENS.Notifier) as Notifier }));
+  provide(di, WebhookService, (c) => new WebhookService({ jobs: jobs(c), notifier: webhooks(c) }));
   provide(di, DownloadService, (c) => new DownloadService({ jobs: jobs(c), store: c.resolve(TOKENS.Store) as ObjectStore, links: c.resolve(DownloadLinks) }));
   provide(di, VersionPublisher, (c) => new VersionPublisher(versionDeps(c)));
   provide(di, SyncService, (c) => new SyncService(versionDeps(c), c.resolve(VersionPublisher)));
@@ -240,7 +275,7 @@ export function workerContainer(root: DependencyContainer): DependencyContainer 
     DeliveryWorker,
     (c) =>
       new DeliveryWorker(
-        { jobs: jobs(c), notifier: c.resolve(TOKENS.Notifier) as Notifier, logger, metrics: c.resolve(ROOT.Metrics) },
+        { jobs: jobs(c), notifier: webhooks(c), sinks: c.resolve(ROOT.Sinks), logger, metrics: c.resolve(ROOT.Metrics) },
         {
           concurrency: config.deliveries.concurrency,
           timeoutMs: config.deliveries.timeoutMs,

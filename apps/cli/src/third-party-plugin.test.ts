@@ -84,23 +84,25 @@ describe('a store plugin written outside the workspace, against the packed packa
         notifier: { use: 'webhook', options: { allowCidrs: ['127.0.0.1/32'] } },
       }),
     );
-    const ferry = spawnFerry(['serve', '--config', config], { FERRY_API_KEY: KEY }, { bin: join(plugin, 'node_modules', '@ferry', 'cli', 'dist', 'main.js'), cwd: plugin });
+    const ferry = spawnFerry(['serve', '--config', config], { FERRY_API_KEY: KEY, FERRY_LOG_LEVEL: 'error' }, { bin: join(plugin, 'node_modules', '@ferry', 'cli', 'dist', 'main.js'), cwd: plugin });
     processes.push(ferry);
+    // A failed call says what the process logged (errors only).
+    const explain = (err: unknown): never => {
+      throw new Error(`${String(err)}; ferry printed:\n${ferry.output()}`);
+    };
     const client = createFerryClient({ baseUrl: await listeningUrl(ferry), apiKey: KEY });
-    const { queryUUID } = await client.submitExport({
-      dataset: { scopes: [{ column: 'msa' }, { column: 'asking_rent' }], limit: 500 },
-      webhookURL: `${rx.url}/done`,
-      name: 'third-party store',
-      format: 'csv',
-    });
-    expect((await client.waitForExport(queryUUID, { intervalMs: 100 })).state).toBe('completed');
+    const { queryUUID } = await client
+      .submitExport({ dataset: { scopes: [{ column: 'msa' }, { column: 'asking_rent' }], limit: 500 }, webhookURL: `${rx.url}/done`, name: 'third-party store', format: 'csv' })
+      .catch(explain);
+    const done = await client.waitForExport(queryUUID, { intervalMs: 100 }).catch(explain);
+    expect(done.state).toBe('completed');
 
     const db = new Database(join(dataDir, 'objects.sqlite'), { readonly: true });
     const stored = db.prepare('SELECT key, size FROM objects').all() as Array<{ key: string; size: number }>;
     db.close();
     expect(stored.some((o) => o.key.includes(queryUUID) && o.size > 0)).toBe(true);
 
-    const [file] = await client.downloadExport(queryUUID, { dir: join(work, 'downloaded') });
+    const [file] = await client.downloadExport(queryUUID, { dir: join(work, 'downloaded') }).catch(explain);
     const lines = gunzipSync(await readFile(file!)).toString('utf8').trimEnd().split('\n');
     expect(lines[0]).toBe('msa,asking_rent');
     expect(lines).toHaveLength(501);

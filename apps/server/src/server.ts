@@ -154,7 +154,8 @@ function downloadRoute(app: FastifyInstance, deps: ServerDeps): void {
           return reply.status(416).headers(download.headers).send(download.error.toJSON());
         default:
           // A HEAD has no body; an empty stream (rather than none) keeps the file's Content-Length.
-          return reply.status(download.status).headers(download.headers).send(download.body ?? Readable.from([]));
+          // A store's body is any async iterable (a plugin's generator, not only a Node stream); fastify sends streams.
+          return reply.status(download.status).headers(download.headers).send(download.body instanceof Readable ? download.body : Readable.from(download.body ?? []));
       }
     },
   );

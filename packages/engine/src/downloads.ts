@@ -115,7 +115,10 @@ function matchesEtag(header: string, etag: string): boolean {
 
 /** Close a body we opened only to check the object exists. */
 function destroyBody(body: AsyncIterable<Uint8Array>): void {
-  (body as { destroy?: () => void }).destroy?.();
+  // A Node stream is destroyed; a store's async generator is returned, which runs its cleanup.
+  const closable = body as { destroy?: () => void; return?: () => Promise<unknown> };
+  if (closable.destroy) closable.destroy();
+  else void closable.return?.().catch(() => undefined);
 }
 
 /**

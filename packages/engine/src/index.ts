@@ -24,3 +24,5 @@ export { Alarm, PollLoop } from './poll-loop.js';
 export * from './submit-limits.js';
 export * from './metrics.js';
 export * from './output-format.js';
+export * from './sinks.js';
+export * from './catalog-check.js';

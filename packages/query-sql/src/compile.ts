@@ -50,8 +50,9 @@ export function compileQuery(resolved: ResolvedQuery, dialect: Dialect, options:
       path: ['filters'],
     });
   }
-  if (!Number.isSafeInteger(resolved.limit) || resolved.limit <= 0) {
-    throw new FerryError('VALIDATION_FAILED', `limit must be a positive integer, got ${resolved.limit}`, { path: ['limit'] });
+  // 0 is allowed: it describes the result's columns without reading a row (the start-up catalog check).
+  if (!Number.isSafeInteger(resolved.limit) || resolved.limit < 0) {
+    throw new FerryError('VALIDATION_FAILED', `limit must be a non-negative integer, got ${resolved.limit}`, { path: ['limit'] });
   }
 
   const groupBy = resolved.aggregated ? resolved.outputs.filter((o) => !o.aggregate).map((o) => outputSql(dialect, o)) : [];

@@ -12,16 +12,16 @@ interface Manifest {
   private?: boolean;
 }
 
-/** Every package of the workspace that would be published: not private, under packages/ or apps/. */
-export async function publishablePackages(): Promise<string[]> {
-  const names: string[] = [];
+/** Every package of the workspace that would be published (not private, under packages/ or apps/), by name, with its folder. */
+export async function publishablePackages(): Promise<Map<string, string>> {
+  const packages = new Map<string, string>();
   for (const group of ['packages', 'apps']) {
     for (const dir of await readdir(join(WORKSPACE, group))) {
       const manifest = JSON.parse(await readFile(join(WORKSPACE, group, dir, 'package.json'), 'utf8')) as Manifest;
-      if (!manifest.private) names.push(manifest.name);
+      if (!manifest.private) packages.set(manifest.name, join(WORKSPACE, group, dir));
     }
   }
-  return names;
+  return packages;
 }
 
 /**
@@ -34,7 +34,7 @@ export async function packWorkspace(dest: string): Promise<Map<string, string>> 
     env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' },
     maxBuffer: 64 * 1024 * 1024,
   });
-  const names = await publishablePackages();
+  const names = [...(await publishablePackages()).keys()];
   const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest, ...names.flatMap((n) => ['-w', n])], {
     cwd: WORKSPACE,
     maxBuffer: 64 * 1024 * 1024,
@@ -60,5 +60,17 @@ export async function installPacked(consumer: string, tarballs: Map<string, stri
   for (const entry of await readdir(workspaceModules)) {
     if (entry === '@ferry' || entry.startsWith('.')) continue;
     await symlink(join(workspaceModules, entry), join(modules, entry), 'dir');
+  }
+  // A dependency npm could not hoist (another version is at the top) sits in the package's own
+  // node_modules in the workspace; it goes to the same place under the installed package.
+  const folders = await publishablePackages();
+  for (const name of tarballs.keys()) {
+    const nested = join(folders.get(name)!, 'node_modules');
+    const entries = await readdir(nested).catch(() => [] as string[]);
+    if (entries.length === 0) continue;
+    await mkdir(join(modules, name, 'node_modules'), { recursive: true });
+    for (const entry of entries) {
+      if (!entry.startsWith('.')) await symlink(join(nested, entry), join(modules, name, 'node_modules', entry), 'dir');
+    }
   }
 }
