@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 const SDKS = ['@aws-sdk/*', '@google-cloud/*', '@nats-io/*', 'pg', 'pg-*', 'better-sqlite3', '@duckdb/*', 'fastify', '@fastify/*', 'undici', 'parquet*', '@dsnp/parquetjs', 'tsyringe'];
 
-const boundaries = (engineMayUse, pluginsMayUse = ['type:core', 'type:lib', 'type:testing'], uiMayUse = ['type:lib'], alsoAllow = []) => [
+const boundaries = (engineMayUse, pluginsMayUse = ['type:core', 'type:lib', 'type:testing'], uiMayUse = ['type:lib'], alsoAllow = [], libsMayUse = ['type:core']) => [
   'error',
   {
     enforceBuildableLibDependency: false,
@@ -14,7 +14,7 @@ const boundaries = (engineMayUse, pluginsMayUse = ['type:core', 'type:lib', 'typ
     allow: ['@ferry/server', '@ferry/worker', ...alsoAllow],
     depConstraints: [
       { sourceTag: 'type:core', onlyDependOnLibsWithTags: [], bannedExternalImports: SDKS },
-      { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:core'] },
+      { sourceTag: 'type:lib', onlyDependOnLibsWithTags: libsMayUse },
       { sourceTag: 'type:engine', onlyDependOnLibsWithTags: engineMayUse, bannedExternalImports: SDKS },
       { sourceTag: 'type:plugin', onlyDependOnLibsWithTags: pluginsMayUse },
       { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core'] },
@@ -56,6 +56,11 @@ export default [
     // The dashboard's browser tests drive a real server, started as the cli's tests start one.
     files: ['packages/dashboard/src/**/*.test.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries(['type:core'], undefined, ['type:lib', 'type:core', 'type:testing'], ['../../../apps/cli/src/**']) },
+  },
+  {
+    // Library tests may use the shared test support (service probes, waits, locks); their code may not.
+    files: ['packages/client/src/**/*.test.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(['type:core'], undefined, undefined, [], ['type:core', 'type:testing']) },
   },
   {
     // Engine tests run the rules against a real job store; the engine's own code stays store-agnostic.

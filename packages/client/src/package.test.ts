@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withFileLock } from '@ferry/testing/support';
 
 const run = promisify(execFile);
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -41,7 +42,8 @@ const linkFromWorkspace = async (consumer: string, name: string) =>
 beforeAll(async () => {
   // `npm pack` builds dist/ (prepack) and packs what a registry would get.
   packed = await mkdtemp(join(tmpdir(), 'ferry-client-pack-'));
-  await run('npm', ['pack', '--pack-destination', packed], { cwd: PACKAGE_DIR });
+  // Not while another test builds the workspace's dist/ folders (apps/cli/src/third-party-plugin.test.ts).
+  await withFileLock('workspace-build', () => run('npm', ['pack', '--pack-destination', packed], { cwd: PACKAGE_DIR }));
   tarball = join(packed, (await readdir(packed)).find((f) => f.endsWith('.tgz'))!);
 }, 180_000);
 

@@ -3,3 +3,4 @@ export { describePostgres, describeWithService, probeTcp, requirePostgres, POSTG
 export { describeNats, requireNats, NATS, type NatsService } from './support-nats.js';
 export { guardLoopbackOnly, type LoopbackGuard } from './loopback-guard.js';
 export { waitFor } from './wait.js';
+export { withFileLock } from './file-lock.js';

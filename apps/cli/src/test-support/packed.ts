@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { withFileLock } from '@ferry/testing/support';
 
 const run = promisify(execFile);
 export const WORKSPACE = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -29,6 +30,11 @@ export async function publishablePackages(): Promise<Map<string, string>> {
  * prepack script (which would build it again). Returns the tarball of each package name.
  */
 export async function packWorkspace(dest: string): Promise<Map<string, string>> {
+  // The client's package test builds its dist/ too (npm pack): never both at once.
+  return withFileLock('workspace-build', () => buildAndPack(dest));
+}
+
+async function buildAndPack(dest: string): Promise<Map<string, string>> {
   await run(process.execPath, [join(WORKSPACE, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), 'run-many', '-t', 'build', '--outputStyle=static'], {
     cwd: WORKSPACE,
     env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' },
