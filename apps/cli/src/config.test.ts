@@ -27,7 +27,9 @@ describe('config file', () => {
       ['notifier', config.notifier],
       ...Object.values(config.sources).map((s) => ['source', s] as const),
       ...Object.values(config.formats).map((s) => ['format', s] as const),
+      ...Object.values(config.sinks).map((s) => ['notifier', s] as const),
     ] as const;
+    expect(Object.keys(config.sinks)).toEqual(['bus']);
     for (const [kind, slot] of slots) {
       const def = await registry.get(kind, slot.use);
       expect(def, `${kind}:${slot.use}`).toBeDefined();
