@@ -23,5 +23,8 @@ describe('PostgreSQL text to Arrow', () => {
     expect(parseTimestamp('2024-01-01 10:00:00.5+02')).toBe(BigInt(Date.UTC(2024, 0, 1, 8)) * 1000n + 500_000n);
     expect(parseTimestamp('2024-01-01 10:00:00-03:30')).toBe(BigInt(Date.UTC(2024, 0, 1, 13, 30)) * 1000n);
     expect(parseTimestamp('-infinity')).toBeNull();
+    // int64 microseconds since 1970 end on 294247-01-10; a BigInt64Array would silently wrap later instants.
+    expect(parseTimestamp('294247-01-10 04:00:54.775807')).toBe(2n ** 63n - 1n);
+    expect(parseTimestamp('294247-01-10 04:00:54.775808')).toBeNull();
   });
 });

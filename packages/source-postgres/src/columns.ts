@@ -66,7 +66,7 @@ class Validity {
   }
 }
 
-function unrepresentable(field: string, text: string, type: string): FerryError {
+export function unrepresentable(field: string, text: string, type: string): FerryError {
   return new FerryError('QUERY_FAILED', `column "${field}" holds ${JSON.stringify(text)}, which has no ${type} representation`, {
     plugin: 'source:postgres',
   });

@@ -1,7 +1,8 @@
 import { to as copyTo } from 'pg-copy-streams';
 import type { NativeExport, NativeFormat, ResolvedQuery } from '@ferry/core';
-import { compileQuery, quoteIdent, quoteLiteral } from '@ferry/query-sql';
+import { quoteIdent, quoteLiteral } from '@ferry/query-sql';
 import { OID, type PgField } from './columns.js';
+import { beginCopy, commitCopy, rollbackCopy } from './copy-transaction.js';
 import { Session } from './session.js';
 
 /**
@@ -11,12 +12,8 @@ import { Session } from './session.js';
  * is re-laid-out from PostgreSQL's shortest text into JavaScript's notation); queries with a
  * column that cannot match byte for byte (float4) get null, and the engine uses `open`.
  *
- * COPY takes no bind parameters, so values travel as transaction-local settings: one
- * `set_config('ferry.pN', $1[N], true)` per value, bound; the query reads them back with
- * `current_setting('ferry.pN')`, cast to the compared type. No value ever enters SQL text.
+ * The query's values travel as transaction-local settings (see copy-transaction.ts).
  */
-
-const setting = (n: number): string => `current_setting(${quoteLiteral(`ferry.p${n}`)})`;
 
 type Fragment = (column: string) => string;
 
@@ -139,18 +136,10 @@ function copySql(inner: string, fields: readonly PgField[], format: NativeFormat
  * the query has a column that cannot match; otherwise the body owns the session and releases it.
  */
 export async function exportCopy(session: Session, query: ResolvedQuery, format: NativeFormat): Promise<NativeExport | null> {
-  const { sql, params } = compileQuery(query, 'postgres', { placeholder: setting });
-  const { client } = session;
-  await session.run(() => client.query('BEGIN READ ONLY'));
-  if (params.length > 0) {
-    await session.run(() =>
-      client.query(`SELECT set_config('ferry.p' || n, v, true) FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS t(v, n)`, [params.map(String)]),
-    );
-  }
-  const described = await session.run(() => client.query({ text: `SELECT * FROM (\n${sql}\n) AS "ferry_describe" LIMIT 0`, rowMode: 'array' }));
-  const copy = copySql(sql, described.fields, format);
+  const { sql, fields } = await beginCopy(session, query);
+  const copy = copySql(sql, fields, format);
   if (!copy) {
-    await session.run(() => client.query('ROLLBACK'));
+    await rollbackCopy(session);
     return null;
   }
   let settle!: { resolve: (n: number) => void; reject: (err: unknown) => void };
@@ -175,7 +164,7 @@ async function* copyBody(
       yield next.value as Uint8Array;
       session.checkpoint();
     }
-    await session.run(() => session.client.query('COMMIT'));
+    await commitCopy(session);
     done = true;
     settle.resolve(stream.rowCount);
   } catch (err) {

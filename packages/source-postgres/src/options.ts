@@ -17,8 +17,14 @@ export const PostgresSourceOptions = z
     poolSize: z.int().min(1).max(1000).default(4),
     /** Server-side statement_timeout for every query, in milliseconds (none by default). */
     statementTimeoutMs: z.int().min(1).optional(),
-    /** Rows fetched per cursor round trip and per Arrow batch. */
+    /** Rows per Arrow batch (and per cursor round trip when reading text). */
     batchRows: z.int().min(1).max(1_048_576).default(8192),
+    /**
+     * How `open` reads results: `binary` decodes `COPY ... (FORMAT binary)` straight into Arrow
+     * columns (queries with a column type it does not know still read as text); `text` always
+     * uses the server-side text cursor. Both give the same schema and values.
+     */
+    readMode: z.enum(['binary', 'text']).default('binary'),
     /** TLS: `true` to require it with the system CAs, or node-postgres' TLS settings. */
     ssl: z
       .union([

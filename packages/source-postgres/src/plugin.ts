@@ -5,7 +5,7 @@ import { PostgresSource } from './source.js';
 export const postgresSource = definePlugin({
   kind: 'source',
   name: 'postgres',
-  description: 'PostgreSQL: tables, views or SQL, streamed through a server-side cursor as Arrow batches.',
+  description: 'PostgreSQL: tables, views or SQL, streamed as Arrow batches decoded from binary COPY (or a text cursor).',
   options: PostgresSourceOptions,
   capabilities: {
     /** Datasets may be `{ table }` relations (optionally schema-qualified). */

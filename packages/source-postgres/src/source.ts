@@ -8,12 +8,22 @@ import { clientConfig, secretsOf } from './connection.js';
 import { readRows, textCursor } from './cursor.js';
 import { exportCopy } from './native.js';
 import type { PostgresSourceOptions } from './options.js';
+import { openBinary } from './binary-read.js';
 import { abortError, PLUGIN, queryFailed, Session, type SessionDeps } from './session.js';
 
+/** What a connection's backend is, looked up once per physical connection. */
+interface Backend {
+  /** For pg_cancel_backend. */
+  pid: number;
+  /** SQL_ASCII passes bytes through unchecked: only the text path (decoding as UTF-8) is safe there. */
+  binarySafe: boolean;
+}
+
 /**
- * A QuerySource over a PostgreSQL pool. Each `open` checks out one connection and reads through a
- * server-side cursor, `batchRows` rows per round trip, each round trip one Arrow batch: memory is
- * bounded by one batch whatever the result size.
+ * A QuerySource over a PostgreSQL pool. Each `open` checks out one connection and reads the
+ * result as Arrow batches of `batchRows` rows: by default through binary COPY decoded straight
+ * into columns (binary-read.ts), else through a server-side text cursor, one round trip per
+ * batch. Either way memory is bounded by a batch or two whatever the result size.
  */
 export class PostgresSource implements QuerySource {
   readonly name = 'postgres';
@@ -21,8 +31,8 @@ export class PostgresSource implements QuerySource {
   readonly #pool: pg.Pool;
   readonly #deps: SessionDeps;
   readonly #batchRows: number;
-  /** Backend pid per physical connection, looked up once, for pg_cancel_backend. */
-  readonly #pids = new WeakMap<pg.PoolClient, number>();
+  readonly #readMode: PostgresSourceOptions['readMode'];
+  readonly #backends = new WeakMap<pg.PoolClient, Backend>();
   #active = 0;
   #closed = false;
 
@@ -31,6 +41,7 @@ export class PostgresSource implements QuerySource {
     const secrets = secretsOf(options);
     this.#deps = { config, secrets, logger };
     this.#batchRows = options.batchRows;
+    this.#readMode = options.readMode;
     this.#pool = new pg.Pool({ ...config, max: options.poolSize });
     // An idle connection can die (server restart); without a listener that would crash the process.
     this.#pool.on('error', (err) => logger.warn({ err: queryFailed(err, secrets).message }, 'postgres: idle connection failed'));
@@ -49,15 +60,15 @@ export class PostgresSource implements QuerySource {
     if (this.#closed) throw new FerryError('INTERNAL', 'the PostgreSQL source is closed', { plugin: PLUGIN });
     if (signal.aborted) throw abortError(signal);
     let client: pg.PoolClient;
-    let pid: number;
+    let backend: Backend;
     try {
       client = await this.#pool.connect();
     } catch (err) {
       throw queryFailed(err, this.#deps.secrets);
     }
     try {
-      pid = this.#pids.get(client) ?? Number((await client.query<{ pid: string }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
-      this.#pids.set(client, pid);
+      backend = this.#backends.get(client) ?? (await lookUpBackend(client));
+      this.#backends.set(client, backend);
     } catch (err) {
       client.release(true);
       throw queryFailed(err, this.#deps.secrets);
@@ -67,7 +78,7 @@ export class PostgresSource implements QuerySource {
       throw abortError(signal);
     }
     this.#active++;
-    return new Session(client, pid, signal, this.#deps, () => this.#active--);
+    return new Session(client, backend.pid, signal, this.#deps, () => this.#active--);
   }
 
   async open(query: ResolvedQuery, opts: { signal: AbortSignal; batchRows?: number }): Promise<RowStream> {
@@ -76,6 +87,10 @@ export class PostgresSource implements QuerySource {
     const { sql, params } = compileQuery(query, 'postgres');
     const session = await this.#checkout(opts.signal);
     try {
+      if (this.#readMode === 'binary' && this.#backends.get(session.client)?.binarySafe) {
+        const stream = await openBinary(session, query, batchRows, this.#deps.logger);
+        if (stream) return stream;
+      }
       const cursor = session.client.query(textCursor(sql, params));
       // The first read runs the query; its row description gives the schema even for zero rows.
       const first = await session.run(() => readRows(cursor, batchRows));
@@ -106,8 +121,13 @@ export class PostgresSource implements QuerySource {
   }
 }
 
+async function lookUpBackend(client: pg.PoolClient): Promise<Backend> {
+  const { rows } = await client.query<{ pid: string; encoding: string }>(`SELECT pg_backend_pid() AS pid, current_setting('server_encoding') AS encoding`);
+  return { pid: Number(rows[0]!.pid), binarySafe: rows[0]!.encoding !== 'SQL_ASCII' };
+}
+
 /**
- * Batches after the first. A short read means the portal is exhausted; the connection then goes
+ * Text cursor batches after the first. A short read means the portal is exhausted; the connection then goes
  * back to the pool. Leaving early (break, abort, error) destroys it instead (see Session).
  */
 async function* batches(session: Session, cursor: Cursor<Row>, plan: BatchPlan, first: Row[], batchRows: number): AsyncGenerator<RecordBatch> {

@@ -26,7 +26,13 @@ export function parseDate(text: string): number | null {
   return daysFromCivil(year, Number(m[2]), Number(m[3]));
 }
 
-/** `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]][ BC]` to microseconds since the epoch (UTC). */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]][ BC]` to microseconds since the epoch (UTC); null
+ * beyond int64 (PostgreSQL's last years, up to 294276 AD, overflow once moved to the 1970 epoch).
+ */
 export function parseTimestamp(text: string): bigint | null {
   const m = TIMESTAMP.exec(text);
   if (!m) return null;
@@ -38,5 +44,6 @@ export function parseTimestamp(text: string): bigint | null {
     seconds -= m[8] === '-' ? -offset : offset;
   }
   const micros = m[7] ? Number(m[7].padEnd(6, '0')) : 0;
-  return BigInt(seconds) * 1_000_000n + BigInt(micros);
+  const value = BigInt(seconds) * 1_000_000n + BigInt(micros);
+  return value < INT64_MIN || value > INT64_MAX ? null : value;
 }

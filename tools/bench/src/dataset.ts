@@ -13,6 +13,21 @@ export const BENCH_DIR = join(tmpdir(), 'ferry-bench-data');
 export const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 export const PG_TABLE = 'ferry_bench.rentals';
 
+/** The table's columns as a Ferry catalog declares them: name, type, role. */
+export const BENCH_COLUMNS = [
+  ['property_id', 'bigint', 'dimension'],
+  ['street_address', 'string', 'dimension'],
+  ['city', 'string', 'dimension'],
+  ['state', 'string', 'dimension'],
+  ['zip_code', 'string', 'dimension'],
+  ['bed', 'integer', 'dimension'],
+  ['bath', 'double', 'dimension'],
+  ['sqft', 'integer', 'measure'],
+  ['asking_rent', 'integer', 'measure'],
+  ['concession', 'integer', 'measure'],
+  ['as_of_week', 'date', 'time'],
+] as const;
+
 const COLUMNS = `
   i AS property_id,
   (i % 9973 + 100)::VARCHAR || ' ' || ['Pine', 'Oak', 'Maple', 'Cedar', 'Elm', 'Lake', 'Hill'][(i % 7) + 1] || ' ' || ['St', 'Ave', 'Blvd', 'Way'][(i % 4) + 1] AS street_address,

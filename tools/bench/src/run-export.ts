@@ -17,30 +17,31 @@ import { csvFormat } from '@ferry/format-csv';
 import { jsonlFormat } from '@ferry/format-jsonl';
 import { parquetFormat } from '@ferry/format-parquet';
 import { arrowFormat } from '@ferry/format-arrow';
-import { PG, PG_TABLE } from './dataset.js';
+import { BENCH_COLUMNS, PG, PG_TABLE } from './dataset.js';
 
-const spec = JSON.parse(process.argv[2]!) as { source: 'duckdb' | 'postgres'; parquet: string; format: ExportFormat; compression: Compression; pushdown: boolean; level: number; limit?: number };
+const spec = JSON.parse(process.argv[2]!) as {
+  source: 'duckdb' | 'postgres';
+  parquet: string;
+  format: ExportFormat;
+  compression: Compression;
+  pushdown: boolean;
+  level: number;
+  limit?: number;
+  /** PostgreSQL only: the source's readMode (its default when absent). */
+  readMode?: 'binary' | 'text';
+};
 
-const COLUMNS = [
-  ['property_id', 'bigint', 'dimension'],
-  ['street_address', 'string', 'dimension'],
-  ['city', 'string', 'dimension'],
-  ['state', 'string', 'dimension'],
-  ['zip_code', 'string', 'dimension'],
-  ['bed', 'integer', 'dimension'],
-  ['bath', 'double', 'dimension'],
-  ['sqft', 'integer', 'measure'],
-  ['asking_rent', 'integer', 'measure'],
-  ['concession', 'integer', 'measure'],
-  ['as_of_week', 'date', 'time'],
-] as const;
+const COLUMNS = BENCH_COLUMNS;
 
 const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-run-'));
 const ctx = { logger: silentLogger, dataDir: dir };
 const source: QuerySource =
   spec.source === 'duckdb'
     ? await duckdbSource.create(duckdbSource.options.parse({ pushdown: spec.pushdown }), ctx)
-    : await postgresSource.create(postgresSource.options.parse({ host: PG.host, port: PG.port, user: PG.user, database: PG.database }), ctx);
+    : await postgresSource.create(
+        postgresSource.options.parse({ host: PG.host, port: PG.port, user: PG.user, database: PG.database, ...(spec.readMode ? { readMode: spec.readMode } : {}) }),
+        ctx,
+      );
 const dataset = DatasetDefinition.parse({
   key: 'rentals',
   relation: spec.source === 'duckdb' ? { file: spec.parquet } : { table: PG_TABLE },

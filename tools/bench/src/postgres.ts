@@ -1,0 +1,62 @@
+/**
+ * PostgreSQL to every format, 5,000,000 rows x 11 columns: the source's two read modes (binary
+ * COPY decoded into Arrow, the default; the server-side text cursor) beside the raw read of the
+ * same query by psql, `\copy (...) to /dev/null`, measured in the same run. Each Ferry row runs in
+ * a fresh process (peak RSS is its own) on the current sources (`--conditions=@ferry/source`).
+ *
+ *   npm run bench -- postgres [rows=5000000]
+ */
+import { execFileSync, execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ensureBenchData, PG, PG_TABLE } from './dataset.js';
+import { table, type Row } from './report.js';
+
+type ReadMode = 'binary' | 'text';
+type Run = { seconds: number; rows: number; peakRssMb: number };
+
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+
+function child<T>(script: string, args: string[]): T {
+  const out = execFileSync(process.execPath, ['--conditions=@ferry/source', '--import', 'tsx', here(script), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
+}
+
+function psqlToDevNull(query: string): number {
+  const t0 = performance.now();
+  execSync(`psql -h ${PG.host} -p ${PG.port} -U ${PG.user} -d ${PG.database} -q -c "\\copy (${query}) to /dev/null"`, { stdio: ['ignore', 'ignore', 'inherit'], shell: '/bin/bash' });
+  return (performance.now() - t0) / 1000;
+}
+
+const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+export async function benchPostgres(rowsWanted = 5_000_000): Promise<string> {
+  const { parquet, rows } = await ensureBenchData(rowsWanted);
+  const loadBefore = loadavg();
+  const row = (name: string, r: Run): Row => ({ name, seconds: r.seconds, units: r.rows, unit: 'rows', peakRssMb: r.peakRssMb });
+  const read = (mode: ReadMode) => child<Run>('./pg-read.ts', [mode]);
+  const exported = (format: string, compression: string, pushdown: boolean, readMode?: ReadMode) =>
+    child<Run>('./run-export.ts', [JSON.stringify({ source: 'postgres', parquet, format, compression, pushdown, level: 1, ...(readMode ? { readMode } : {}) })]);
+
+  const runs: Row[] = [
+    { name: 'psql \\copy (SELECT * ...) to /dev/null', seconds: psqlToDevNull(`SELECT * FROM ${PG_TABLE}`), units: rows, unit: 'rows', baseline: true },
+    row('source read only, binary COPY (default)', read('binary')),
+    row('source read only, text cursor', read('text')),
+  ];
+  for (const [format, compression] of [
+    ['parquet', 'none'],
+    ['arrow', 'none'],
+    ['csv', 'gzip'],
+    ['jsonl', 'gzip'],
+  ] as const) {
+    const file = compression === 'gzip' ? `${format}.gz` : format;
+    if (format === 'csv' || format === 'jsonl') runs.push(row(`-> ${file}, pushdown (default for ${format})`, exported(format, compression, true)));
+    runs.push(row(`-> ${file}, Arrow path, binary COPY`, exported(format, compression, false, 'binary')));
+    runs.push(row(`-> ${file}, Arrow path, text cursor`, exported(format, compression, false, 'text')));
+  }
+  return [
+    table(`PostgreSQL reads and exports, ${rows.toLocaleString('en-US')} rows x 11 columns`, runs),
+    '',
+    `Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadavg()}. gzip level 1. Ratio: wall time / psql's (lower is better).`,
+  ].join('\n');
+}
