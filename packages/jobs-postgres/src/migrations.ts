@@ -178,4 +178,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX schedules_due ON schedules (next_run_at);
   CREATE INDEX schedules_account ON schedules (account_id, created_at, seq);
   `,
+  // 2: fair claims read only the head of each account's (endpoint's) queue: these indexes give the
+  // accounts (endpoints) with work by a loose index scan, and each one's queue in claim order.
+  // The second makes the old pending-by-endpoint index redundant (it is its leading column).
+  `
+  CREATE INDEX exports_queued_heads ON exports (account_id, requested_at, seq) WHERE state = 'queued';
+  CREATE INDEX deliveries_pending_heads ON deliveries (endpoint_id, next_attempt_at, seq) WHERE state = 'pending';
+  DROP INDEX deliveries_endpoint;
+  `,
 ];

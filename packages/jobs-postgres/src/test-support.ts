@@ -9,8 +9,9 @@ export interface TestServer {
   url: string;
 }
 
+/** `FERRY_TEST_SCHEMA_PREFIX` goes in front, so runs sharing one database can tell their schemas apart. */
 export function newSchemaName(prefix = 'ferry_jobs_t'): string {
-  return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  return `${process.env.FERRY_TEST_SCHEMA_PREFIX ?? ''}${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
 export async function dropSchemas(server: TestServer, schemas: readonly string[]): Promise<void> {

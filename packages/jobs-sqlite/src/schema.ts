@@ -173,4 +173,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id, state);
   CREATE INDEX events_created ON events(created_at);
   `,
+  // 4: fair claims read only the head of each account's (endpoint's) queue: these indexes give the
+  // accounts (endpoints) with work by a loose index scan, and each one's queue in claim order.
+  `
+  CREATE INDEX exports_queued_heads ON exports(account_id, requested_at, id) WHERE state = 'queued';
+  CREATE INDEX deliveries_pending_heads ON deliveries(endpoint_id, next_attempt_at, seq) WHERE state = 'pending';
+  `,
 ];

@@ -28,6 +28,16 @@ export async function openStore(at: StoreLocation, opts: { migrate?: boolean; li
   return PostgresJobStore.open({ connectionString: PG_URL, schema: at.schema, migrate: opts.migrate ?? false, listen: opts.listen ?? true });
 }
 
+/**
+ * `FERRY_BENCH_SCHEMA_PREFIX` lets runs sharing one database keep apart (and clean up) their own
+ * schemas; it must be a plain lower-case identifier, as the job store requires of schema names.
+ */
+function schemaPrefix(): string {
+  const prefix = process.env.FERRY_BENCH_SCHEMA_PREFIX ?? 'ferry_bench';
+  if (!/^[a-z_][a-z0-9_]{0,19}$/.test(prefix)) throw new Error('FERRY_BENCH_SCHEMA_PREFIX: a lower-case identifier of at most 20 characters');
+  return prefix;
+}
+
 /** A fresh PostgreSQL schema and SQLite directory for one run, and their removal. */
 export class BenchPlaces {
   private constructor(
@@ -37,7 +47,7 @@ export class BenchPlaces {
   ) {}
 
   static async create(label: string): Promise<BenchPlaces> {
-    const schema = `ferry_bench_${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
+    const schema = `${schemaPrefix()}_${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), `ferry-bench-${label}-`));
     return new BenchPlaces({ kind: 'postgres', schema }, { kind: 'sqlite', file: join(dir, 'ferry.db') }, dir);
   }

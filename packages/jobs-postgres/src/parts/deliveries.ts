@@ -90,16 +90,30 @@ export class PostgresDeliveries implements DeliveriesPart {
     const now = this.s.now();
     // As for exports: rank per endpoint in a CTE (no window function beside FOR UPDATE), apply the
     // per-endpoint cap, then lock what is still due with SKIP LOCKED and lease it, in one statement.
+    // Only an endpoint's first `cap` due deliveries can be under its cap, and only its first
+    // `overSelect` can make the cut (its earlier ones all come first): so only that head of each
+    // endpoint's queue is read, the endpoints found by a loose index scan. The claim does not grow
+    // with the backlog.
     const rows = await this.s.rows(
-      `WITH in_flight AS (
+      `WITH RECURSIVE pending_endpoints AS (
+         (SELECT endpoint_id FROM ${this.table} WHERE state = 'pending' ORDER BY endpoint_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT d.endpoint_id FROM ${this.table} d WHERE d.state = 'pending' AND d.endpoint_id > p.endpoint_id ORDER BY d.endpoint_id LIMIT 1)
+         FROM pending_endpoints p WHERE p.endpoint_id IS NOT NULL
+       ), in_flight AS (
          SELECT endpoint_id, count(*) AS n FROM ${this.table}
          WHERE state = 'pending' AND lease_until > $1
          GROUP BY endpoint_id
        ), due AS (
-         SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq,
-                row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.seq) AS rank
-         FROM ${this.table} d JOIN ${this.s.t.endpoints} ep ON ep.id = d.endpoint_id
-         WHERE ${DUE('d')}
+         SELECT h.id, h.endpoint_id, h.next_attempt_at, h.seq,
+                row_number() OVER (PARTITION BY h.endpoint_id ORDER BY h.next_attempt_at, h.seq) AS rank
+         FROM pending_endpoints p JOIN ${this.s.t.endpoints} ep ON ep.id = p.endpoint_id
+         CROSS JOIN LATERAL (
+           SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq FROM ${this.table} d
+           WHERE d.endpoint_id = p.endpoint_id AND ${DUE('d')}
+           ORDER BY d.next_attempt_at, d.seq
+           LIMIT least($4::bigint, $5::bigint)
+         ) h
        ), candidates AS (
          SELECT due.id, due.next_attempt_at, due.seq
          FROM due LEFT JOIN in_flight f ON f.endpoint_id = due.endpoint_id

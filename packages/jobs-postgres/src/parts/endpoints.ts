@@ -91,7 +91,8 @@ export class PostgresEndpoints implements EndpointsPart {
     await this.s.run(`UPDATE ${this.table} SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`, [id, since]);
   }
 
-  async markHealthy(id: string): Promise<void> {
-    await this.s.run(`UPDATE ${this.table} SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, [id]);
+  async markHealthy(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.s.run(`UPDATE ${this.table} SET failing_since = NULL WHERE id = ANY($1::text[]) AND failing_since IS NOT NULL`, [ids]);
   }
 }

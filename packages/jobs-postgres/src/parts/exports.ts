@@ -85,20 +85,39 @@ export class PostgresExports implements ExportsPart {
   async claim(owner: string, claim: ExportClaim): Promise<ExportJob[]> {
     if (claim.limit <= 0 || claim.maxRunningPerAccount <= 0) return [];
     const now = this.s.now();
+    // Fair order ranks each account's due exports, but only an account's first `overSelect` can
+    // make the cut (its earlier ones all rank ahead), and none past the cap: so only the head of
+    // each account's queue is read (the accounts found by a loose index scan, each one's head from
+    // the same index), plus the dead leases, which are few. The claim does not grow with the queue.
     // Window functions may not share a query level with FOR UPDATE: rank the candidates first,
     // then lock what is still due (SKIP LOCKED passes over rows another claimer holds) and lease it,
     // all in one statement. The cap is applied before over-selecting, so skipping a locked export
     // never lets a claimer reach past an account's cap.
     const rows = await this.s.rows(
-      `WITH running AS (
+      `WITH RECURSIVE queued_accounts AS (
+         (SELECT account_id FROM ${this.table} WHERE state = 'queued' ORDER BY account_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT e.account_id FROM ${this.table} e WHERE e.state = 'queued' AND e.account_id > q.account_id ORDER BY e.account_id LIMIT 1)
+         FROM queued_accounts q WHERE q.account_id IS NOT NULL
+       ), running AS (
          SELECT account_id, count(*) AS n FROM ${this.table}
          WHERE state = 'running' AND lease_until > $1
          GROUP BY account_id
+       ), heads AS (
+         SELECT h.id, h.account_id, h.requested_at, h.seq
+         FROM queued_accounts q CROSS JOIN LATERAL (
+           SELECT e.id, e.account_id, e.requested_at, e.seq FROM ${this.table} e
+           WHERE e.state = 'queued' AND e.account_id = q.account_id AND e.run_after <= $1
+           ORDER BY e.requested_at, e.seq
+           LIMIT least($4::bigint, $5::bigint)
+         ) h
+         UNION ALL
+         SELECT e.id, e.account_id, e.requested_at, e.seq FROM ${this.table} e
+         WHERE e.state = 'running' AND e.lease_until <= $1
        ), due AS (
-         SELECT e.id, e.account_id, e.requested_at, e.seq,
-                row_number() OVER (PARTITION BY e.account_id ORDER BY e.requested_at, e.seq) AS rank
-         FROM ${this.table} e
-         WHERE ${DUE('e')}
+         SELECT h.id, h.account_id, h.requested_at, h.seq,
+                row_number() OVER (PARTITION BY h.account_id ORDER BY h.requested_at, h.seq) AS rank
+         FROM heads h
        ), candidates AS (
          SELECT d.id, coalesce(r.n, 0) + d.rank AS priority, d.requested_at, d.seq
          FROM due d LEFT JOIN running r ON r.account_id = d.account_id

@@ -50,10 +50,27 @@ function toAttempt(row: Row): AttemptRecord {
   };
 }
 
-/** Due pending deliveries whose endpoint still exists, earliest due first. */
+/**
+ * Due pending deliveries whose endpoint still exists, earliest due first: only the first `:head`
+ * of each endpoint (the smaller of the cap and the claim's limit), since no later one can be taken
+ * by this claim. The endpoints with pending deliveries come from a loose index scan, each one's
+ * head from the same index, so a claim reads about (endpoints x head) rows however long the outbox.
+ */
 const DUE = `
-  SELECT d.seq, d.endpoint_id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
-  WHERE d.state = 'pending' AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until < :now)
+  WITH RECURSIVE pending_endpoints(endpoint_id) AS (
+    SELECT (SELECT endpoint_id FROM deliveries INDEXED BY deliveries_pending_heads WHERE state = 'pending' ORDER BY endpoint_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT d.endpoint_id FROM deliveries d INDEXED BY deliveries_pending_heads
+            WHERE d.state = 'pending' AND d.endpoint_id > p.endpoint_id ORDER BY d.endpoint_id LIMIT 1)
+    FROM pending_endpoints p WHERE p.endpoint_id IS NOT NULL
+  )
+  SELECT d.seq, d.endpoint_id FROM pending_endpoints p JOIN endpoints e ON e.id = p.endpoint_id
+  JOIN deliveries d ON d.seq IN (
+    SELECT h.seq FROM deliveries h INDEXED BY deliveries_pending_heads
+    WHERE h.state = 'pending' AND h.endpoint_id = p.endpoint_id AND h.next_attempt_at <= :now
+      AND (h.lease_until IS NULL OR h.lease_until < :now)
+    ORDER BY h.next_attempt_at, h.seq
+    LIMIT :head)
   ORDER BY d.next_attempt_at, d.seq`;
 
 /**
@@ -107,10 +124,10 @@ export class SqliteDeliveries implements DeliveriesPart {
       const now = this.#x.now();
       const inFlight = new Map<string, number>();
       for (const row of this.#x.sql(IN_FLIGHT).all(now) as Row[]) inFlight.set(text(row.endpoint_id), int(row.n));
-      // Walk the due list in order and skip endpoints at their cap, rather than ranking every due
-      // row with a window: a claim then reads about `limit` rows however long the backlog is.
+      // Walk the heads in due order and skip endpoints at their cap.
       const picked: number[] = [];
-      for (const row of this.#x.sql(DUE).iterate({ now }) as IterableIterator<Row>) {
+      const head = Math.min(claim.maxInFlightPerEndpoint, claim.limit);
+      for (const row of this.#x.sql(DUE).iterate({ now, head }) as IterableIterator<Row>) {
         const endpointId = text(row.endpoint_id);
         const leased = inFlight.get(endpointId) ?? 0;
         if (leased >= claim.maxInFlightPerEndpoint) continue;

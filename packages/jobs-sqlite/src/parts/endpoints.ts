@@ -111,7 +111,8 @@ export class SqliteEndpoints implements EndpointsPart {
     this.#x.sql('UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL').run(ms(since), id);
   }
 
-  async markHealthy(id: string): Promise<void> {
-    this.#x.sql('UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL').run(id);
+  async markHealthy(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    this.#x.sql('UPDATE endpoints SET failing_since = NULL WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NOT NULL').run(JSON.stringify(ids));
   }
 }

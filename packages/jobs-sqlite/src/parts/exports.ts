@@ -51,18 +51,38 @@ export function toExport(row: Row): ExportJob {
  * Due exports in fair order: an account's n-th due export ranks behind every account's earlier
  * ones, counting the exports the account already has running; accounts at their cap get nothing.
  * A running export whose lease ran out is due again (its worker died) and no longer counts as live.
+ *
+ * Only an account's first `:head` (the smaller of the cap and the claim's limit) queued exports
+ * can make the cut, so only they are read: the accounts with queued exports come from a loose
+ * index scan, each one's head from the same index. Dead leases are few and are all read. A claim
+ * then reads about (accounts x head) rows, however long the queue.
  */
 const FAIR_DUE = `
-  WITH live AS (
+  WITH RECURSIVE queued_accounts(account_id) AS (
+    SELECT (SELECT account_id FROM exports INDEXED BY exports_queued_heads WHERE state = 'queued' ORDER BY account_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.account_id FROM exports e INDEXED BY exports_queued_heads WHERE e.state = 'queued' AND e.account_id > q.account_id ORDER BY e.account_id LIMIT 1)
+    FROM queued_accounts q WHERE q.account_id IS NOT NULL
+  ),
+  live AS (
     SELECT account_id, count(*) AS running FROM exports
     WHERE state = 'running' AND lease_until >= :now
     GROUP BY account_id
   ),
+  heads AS (
+    SELECT e.id, e.account_id, e.requested_at FROM queued_accounts q JOIN exports e
+      ON e.rowid IN (
+        SELECT h.rowid FROM exports h INDEXED BY exports_queued_heads
+        WHERE h.state = 'queued' AND h.account_id = q.account_id AND h.run_after <= :now
+        ORDER BY h.requested_at, h.id
+        LIMIT :head)
+    UNION ALL
+    SELECT id, account_id, requested_at FROM exports WHERE state = 'running' AND lease_until < :now
+  ),
   due AS (
     SELECT id, account_id, requested_at,
            row_number() OVER (PARTITION BY account_id ORDER BY requested_at, id) AS rank
-    FROM exports
-    WHERE (state = 'queued' AND run_after <= :now) OR (state = 'running' AND lease_until < :now)
+    FROM heads
   )
   SELECT due.id FROM due LEFT JOIN live USING (account_id)
   WHERE coalesce(live.running, 0) + due.rank <= :cap
@@ -145,7 +165,8 @@ export class SqliteExports implements ExportsPart {
     if (claim.limit <= 0 || claim.maxRunningPerAccount <= 0) return [];
     return this.#x.atomic(() => {
       const now = this.#x.now();
-      const ids = this.#x.sql(FAIR_DUE).pluck().all({ now, cap: claim.maxRunningPerAccount, limit: claim.limit }) as string[];
+      const head = Math.min(claim.maxRunningPerAccount, claim.limit);
+      const ids = this.#x.sql(FAIR_DUE).pluck().all({ now, cap: claim.maxRunningPerAccount, limit: claim.limit, head }) as string[];
       const take = this.#x.sql(CLAIM_ONE);
       return ids.map((id) => toExport(take.get({ owner, until: now + claim.leaseMs, now, id }) as Row));
     });
