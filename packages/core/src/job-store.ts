@@ -268,8 +268,8 @@ export interface EndpointsPart {
   disable(id: string, reason: string, at: Date): Promise<boolean>;
   /** Start a run of failures at `since` unless one is running. */
   markFailing(id: string, since: Date): Promise<void>;
-  /** End a run of failures. */
-  markHealthy(id: string): Promise<void>;
+  /** End the run of failures of each endpoint, in one statement (a delivery batch settles many endpoints at once). */
+  markHealthy(ids: readonly string[]): Promise<void>;
 }
 
 // ---------------------------------------------------------------- events

@@ -80,10 +80,13 @@ export async function settleAttempts(tx: JobStoreParts, owner: string, outcomes:
     const since = runs.get(endpointId);
     runs.set(endpointId, o.next.state === 'succeeded' ? null : (since ?? o.attempt.at));
   }
+  const healthy: string[] = [];
   for (const [endpointId, failingSince] of runs) {
-    if (failingSince === null) await tx.endpoints.markHealthy(endpointId);
+    if (failingSince === null) healthy.push(endpointId);
     else await tx.endpoints.markFailing(endpointId, failingSince);
   }
+  // Most batches succeed everywhere: one statement for all of them, not one per endpoint.
+  await tx.endpoints.markHealthy(healthy);
   let disabled = 0;
   for (const o of outcomes) {
     const endpointId = endpointOf.get(o.deliveryId);

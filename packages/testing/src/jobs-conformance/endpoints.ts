@@ -160,11 +160,21 @@ export function describeEndpoints(run: Run): void {
       await store.endpoints.markFailing(endpoint.id, new Date(T0));
       await store.endpoints.markFailing(endpoint.id, new Date(T0 + MINUTE));
       expect(await store.endpoints.get(endpoint.id)).toMatchObject({ failingSince: new Date(T0), enabled: true });
-      await store.endpoints.markHealthy(endpoint.id);
+      await store.endpoints.markHealthy([endpoint.id]);
       expect(await store.endpoints.get(endpoint.id)).toMatchObject({ failingSince: null, enabled: true });
-      await store.endpoints.markHealthy(endpoint.id);
+      await store.endpoints.markHealthy([endpoint.id]);
+      await store.endpoints.markHealthy([]);
       await store.endpoints.markFailing(endpoint.id, new Date(T0 + 2 * MINUTE));
       expect(await store.endpoints.get(endpoint.id)).toMatchObject({ failingSince: new Date(T0 + 2 * MINUTE) });
+
+      // One call ends the runs of several endpoints, and only theirs.
+      const others = [sampleEndpoint(account), sampleEndpoint(account), sampleEndpoint(account)];
+      for (const e of others) {
+        await store.endpoints.insert(e);
+        await store.endpoints.markFailing(e.id, new Date(T0));
+      }
+      await store.endpoints.markHealthy([others[0]!.id, others[1]!.id, 'no-such-endpoint']);
+      expect((await Promise.all(others.map((e) => store.endpoints.get(e.id)))).map((e) => e?.failingSince ?? null)).toEqual([null, null, new Date(T0)]);
     }),
   );
 }
