@@ -235,8 +235,7 @@ export class ExportWorker {
       });
       const completed = await jobs.transaction(async (tx) => {
         if (!(await tx.exports.complete(job.id, this.id, result))) return false;
-        await tx.deliveries.insert([completionNotice(job, result, this.deps.links)]);
-        await recordEvents(tx, [event]);
+        await recordEvents(tx, [event], [completionNotice(job, result, this.deps.links)]);
         return true;
       });
       if (completed) {
@@ -507,8 +506,8 @@ export class ExportWorker {
     const at = new Date();
     const failed = await jobs.transaction(async (tx) => {
       if (!(await tx.exports.fail(job.id, this.id, reason))) return false;
-      if (job.notifyOnFailure) await tx.deliveries.insert([failureNotice(job, reason, at)]);
-      await recordEvents(tx, [exportEvent('export.failed', job, { at, failedReason: reason, id: eventId(`${job.id}\0export.failed`) })]);
+      const notice = job.notifyOnFailure ? [failureNotice(job, reason, at)] : [];
+      await recordEvents(tx, [exportEvent('export.failed', job, { at, failedReason: reason, id: eventId(`${job.id}\0export.failed`) })], notice);
       return true;
     });
     if (failed) {

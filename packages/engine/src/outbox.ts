@@ -7,12 +7,17 @@ export type OutboxParts = Pick<JobStoreParts, 'events' | 'endpoints' | 'deliveri
  * Record events and queue one delivery to each subscribed endpoint, inside the caller's
  * transaction, so events and their deliveries commit with the state change that announced them.
  * An event id stored before is not fanned out again: a retried transition re-emits the same id.
+ * `alsoDeliver` (an export's own completion or failure webhook) goes into the same insert.
  */
-export async function recordEvents(tx: OutboxParts, events: readonly NewEvent[]): Promise<void> {
-  if (events.length === 0) return;
+export async function recordEvents(tx: OutboxParts, events: readonly NewEvent[], alsoDeliver: readonly NewDelivery[] = []): Promise<void> {
+  if (events.length === 0) {
+    await tx.deliveries.insert(alsoDeliver);
+    return;
+  }
   const stored = await tx.events.insert(events);
   const subscribers = new Map<number, Endpoint[]>();
-  const deliveries: NewDelivery[] = [];
+  // Deliveries that go with the events (an export's own completion webhook) share their one insert.
+  const deliveries: NewDelivery[] = [...alsoDeliver];
   for (const event of stored) {
     let endpoints = subscribers.get(event.accountId);
     if (!endpoints) {

@@ -64,8 +64,7 @@ async function ferryClaims(s: Extract<ClaimSpec, { mode: 'ferry' }>): Promise<Ch
     const done = await again(() =>
       store.transaction(async (tx) => {
         if (!(await tx.exports.complete(job.id, s.owner, result))) return false;
-        await tx.deliveries.insert([completionNotice(job, result, links)]);
-        await recordEvents(tx, [event]);
+        await recordEvents(tx, [event], [completionNotice(job, result, links)]);
         return true;
       }),
     );
