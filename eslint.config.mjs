@@ -27,7 +27,7 @@ const boundaries = (engineMayUse, pluginsMayUse = ['type:core', 'type:lib', 'typ
 ];
 
 export default [
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.ferry/**', '**/.nx/**', 'tmp/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.ferry/**', '**/.nx/**', 'tmp/**', 'reports/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.tsx'],

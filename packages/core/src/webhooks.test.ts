@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EndpointCreate, EndpointUpdate, EventListQuery, MAX_EVENT_FILTERS, MAX_EVENT_FILTER_LENGTH } from './webhooks.js';
+import { DeliveryListQuery, EndpointCreate, EndpointUpdate, EventListQuery, MAX_EVENT_FILTERS, MAX_EVENT_FILTER_LENGTH, RecoverRequest } from './webhooks.js';
 import { EVENT_TYPES, eventMatches } from './events.js';
 import { FerryError, formatPath } from './errors.js';
 import { parseOrThrow } from './validate.js';
@@ -65,5 +65,45 @@ describe('endpoint event filters', () => {
   it('refuses an unknown type on the event feed too, instead of answering an empty page', () => {
     expect(parseOrThrow(EventListQuery, { type: 'export.*' }).type).toBe('export.*');
     expect(refusal(EventListQuery, { type: 'export.complete' })).toMatchObject({ status: 400, path: 'type' });
+  });
+});
+
+describe('endpoint and delivery request bodies', () => {
+  it('signs registered endpoints with Standard Webhooks by default and never with the export-only seed scheme', () => {
+    expect(parseOrThrow(EndpointCreate, { url, events: ['*'] }).scheme).toBe('standard-webhooks');
+    expect(parseOrThrow(EndpointCreate, { url, events: ['*'], scheme: 'secret-header' }).scheme).toBe('secret-header');
+    expect(refusal(EndpointCreate, { url, events: ['*'], scheme: 'ferry-hmac' })).toMatchObject({ status: 400, path: 'scheme' });
+  });
+
+  it('bounds a custom retry schedule: 1 to 50 delays of 0 s to 7 days', () => {
+    const body = (retryScheduleSeconds: number[]) => ({ url, events: ['*'], retryScheduleSeconds });
+    expect(parseOrThrow(EndpointCreate, body([0, 7 * 86_400])).retryScheduleSeconds).toEqual([0, 604_800]);
+    expect(parseOrThrow(EndpointCreate, body(Array.from({ length: 50 }, () => 60))).retryScheduleSeconds).toHaveLength(50);
+    expect(refusal(EndpointCreate, body([]))).toMatchObject({ path: 'retryScheduleSeconds' });
+    expect(refusal(EndpointCreate, body(Array.from({ length: 51 }, () => 60)))).toMatchObject({ path: 'retryScheduleSeconds' });
+    expect(refusal(EndpointCreate, body([7 * 86_400 + 1]))).toMatchObject({ path: 'retryScheduleSeconds[0]' });
+    expect(refusal(EndpointCreate, body([-1]))).toMatchObject({ path: 'retryScheduleSeconds[0]' });
+  });
+
+  it('bounds URLs and descriptions, on create and on update', () => {
+    const long = `https://hooks.example.com/${'a'.repeat(2048)}`;
+    expect(refusal(EndpointCreate, { url: long, events: ['*'] })).toMatchObject({ path: 'url' });
+    expect(refusal(EndpointUpdate, { url: long })).toMatchObject({ path: 'url' });
+    expect(parseOrThrow(EndpointUpdate, { url }).url).toBe(url);
+    expect(parseOrThrow(EndpointCreate, { url, events: ['*'], description: 'd'.repeat(500) }).description).toHaveLength(500);
+    expect(refusal(EndpointCreate, { url, events: ['*'], description: 'd'.repeat(501) })).toMatchObject({ path: 'description' });
+    expect(parseOrThrow(EndpointUpdate, { description: null }).description).toBeNull();
+    expect(refusal(EndpointUpdate, { description: 'd'.repeat(501) })).toMatchObject({ path: 'description' });
+  });
+
+  it('pages lists 1 to 1000 at a time, 100 by default, and reads since as a time with its offset', () => {
+    expect(parseOrThrow(DeliveryListQuery, {}).limit).toBe(100);
+    expect(parseOrThrow(DeliveryListQuery, { limit: '1000' }).limit).toBe(1000);
+    expect(refusal(DeliveryListQuery, { limit: '1001' })).toMatchObject({ path: 'limit' });
+    expect(refusal(DeliveryListQuery, { limit: '0' })).toMatchObject({ path: 'limit' });
+    expect(parseOrThrow(DeliveryListQuery, { status: 'failed' }).status).toBe('failed');
+    expect(refusal(DeliveryListQuery, { status: 'lost' })).toMatchObject({ path: 'status' });
+    expect(parseOrThrow(RecoverRequest, { since: '2026-01-01T02:00:00+02:00' }).since).toEqual(new Date('2026-01-01T00:00:00Z'));
+    expect(refusal(RecoverRequest, { since: 'yesterday' })).toMatchObject({ path: 'since' });
   });
 });

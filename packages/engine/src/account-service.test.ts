@@ -79,3 +79,21 @@ describe('AccountService', () => {
     expect((await jobs.accounts.getKey(id))!.lastUsedAt).toEqual(new Date('2026-01-01T00:01:00Z'));
   });
 });
+
+describe('stored API keys', () => {
+  it('are the hex SHA-256 of the key, so keys issued by earlier releases keep authenticating', async () => {
+    const account = await jobs.accounts.create({ name: 'upgraded', createdAt: clock });
+    // What a store written by an earlier release holds for the key `fk_from-an-older-release`.
+    await jobs.accounts.addKey({ id: 'key_old', accountId: account.id, keyHash: '9a401c486ac60f1f927a2d881d52b68388ec204ed9f16d565d6829ee2f007d42', prefix: 'fk_from-', createdAt: clock });
+    await expect(accounts.authenticate('fk_from-an-older-release')).resolves.toEqual({ id: account.id, keyId: 'key_old' });
+  });
+
+  it('refuse a missing, unknown or revoked key alike, with the header to use', async () => {
+    for (const key of [undefined, '', 'fk_unknown']) {
+      await expect(accounts.authenticate(key)).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+        message: 'missing, unknown or revoked API key (send it in the x-api-key header)',
+      });
+    }
+  });
+});

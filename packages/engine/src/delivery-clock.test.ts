@@ -8,6 +8,7 @@ import { Webhook } from 'standardwebhooks';
 import { silentLogger, type Account, type JobStore } from '@ferry/core';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { createWebhookNotifier, type WebhookNotifier } from '@ferry/notifier-webhook';
+import { sampleDelivery } from '@ferry/testing/jobs';
 import { DeliveryWorker } from './delivery-worker.js';
 import { WebhookService } from './webhook-service.js';
 import { recordEvents } from './outbox.js';
@@ -256,5 +257,26 @@ describe('retry schedules', () => {
     const result = await failAll(plain.id, new Date(Date.now() - 3 * DAY));
     expectWithinJitter(result.delays, [5 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR]);
     expect(result).toMatchObject({ attempts: 8, state: 'failed' });
+  });
+});
+
+describe('a receiver that answers 410 Gone', () => {
+  it('has its endpoint disabled at once, and a delivery still queued for it is not sent', async () => {
+    const endpoint = await registered('/gone');
+    replies.set('/gone', { status: 410, headers: {} });
+    await emit();
+    const at = new Date('2030-05-01T00:00:00.000Z');
+    expect((await deliverAt(at)).map((h) => h.path)).toEqual(['/gone']);
+    const [gone] = await jobs.deliveries.list(account.id, { endpointId: endpoint.id, limit: 10 });
+    expect((await jobs.deliveries.get(gone!.id))!.attemptLog).toMatchObject([{ status: 410, error: 'HTTP 410', responseBody: '' }]);
+    expect(await jobs.endpoints.get(endpoint.id)).toMatchObject({ enabled: false, disabledReason: 'the receiver answered 410 Gone' });
+
+    // Queued before the endpoint was disabled: it is settled without a request.
+    const queued = sampleDelivery(account.id, endpoint.id, { createdAt: at });
+    await jobs.deliveries.insert([queued]);
+    expect(await deliverAt(new Date(at.getTime() + MINUTE))).toEqual([]);
+    const settled = await jobs.deliveries.get(queued.id);
+    expect(settled).toMatchObject({ state: 'failed' });
+    expect(settled!.attemptLog.map((a) => a.error)).toEqual(['not sent: endpoint disabled (the receiver answered 410 Gone)']);
   });
 });

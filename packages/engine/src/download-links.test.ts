@@ -48,6 +48,50 @@ describe('download links', () => {
   });
 });
 
+describe('download link keys and edges', () => {
+  const newKey = Buffer.alloc(32, 1);
+  const oldKey = Buffer.alloc(32, 2);
+  const at = new Date('2029-06-01T00:00:00Z');
+
+  it('keeps links signed with a rotated-out key working, signs with the newest, and refuses unknown keys', () => {
+    const before = new DownloadLinks([oldKey], 'https://ferry.example.com');
+    const after = new DownloadLinks([newKey, oldKey], () => 'https://ferry.example.com');
+    const oldLink = before.token(claim);
+    expect(after.verify(oldLink, at)).toEqual(claim);
+    const newLink = after.token(claim);
+    expect(newLink).not.toBe(oldLink);
+    expect(new DownloadLinks([newKey], 'x').verify(newLink, at)).toEqual(claim);
+    expect(codeOf(() => new DownloadLinks([Buffer.alloc(32, 3)], 'x').verify(newLink, at))).toBe('TOKEN_INVALID');
+  });
+
+  it('refuses to start without a signing key', () => {
+    expect(codeOf(() => new DownloadLinks([], 'https://ferry.example.com'))).toBe('INVALID_CONFIG');
+  });
+
+  it('refuses a token whose signature is cut short, or which has more parts, as invalid (403), not a crash', () => {
+    const token = links.token(claim);
+    expect(codeOf(() => links.verify(token.slice(0, -3), at))).toBe('TOKEN_INVALID');
+    expect(codeOf(() => links.verify(`${token}.extra`, at))).toBe('TOKEN_INVALID');
+  });
+
+  it('refuses a signed token without an export id or a readable expiry', () => {
+    expect(codeOf(() => links.verify(links.token({ exportId: '', expiresAt: claim.expiresAt }), at))).toBe('TOKEN_INVALID');
+    expect(codeOf(() => links.verify(links.token({ exportId: claim.exportId, expiresAt: new Date(Number.NaN) }), at))).toBe('TOKEN_INVALID');
+  });
+
+  it('is expired from its expiry second on', () => {
+    expect(codeOf(() => links.verify(links.token(claim), claim.expiresAt))).toBe('TOKEN_EXPIRED');
+    expect(links.verify(links.token(claim), new Date(claim.expiresAt.getTime() - 1))).toEqual(claim);
+  });
+
+  it('reads the public URL when the link is made, without doubled slashes', () => {
+    let base = 'http://127.0.0.1:0';
+    const late = new DownloadLinks(secret, () => base);
+    base = 'http://127.0.0.1:8080//';
+    expect(late.url(claim)).toMatch(/^http:\/\/127\.0\.0\.1:8080\/downloads\/[^/]+$/);
+  });
+});
+
 describe('byte ranges', () => {
   it('parses the forms HTTP allows, clamped to the object', () => {
     expect(parseRange('bytes=0-9', 100)).toEqual({ start: 0, end: 9 });

@@ -112,6 +112,35 @@ describe('allowCidrs', () => {
     expect(policy.inAllowedCidrs('10.200.0.1')).toBe(true);
   });
 
+  it('masks host bits inside a partial byte, so the range written is the range allowed', () => {
+    const policy = createAddressPolicy(['172.31.255.255/12']);
+    expect(policy.inAllowedCidrs('172.16.0.1')).toBe(true);
+    expect(policy.inAllowedCidrs('172.32.0.1')).toBe(false);
+  });
+
+  it('keeps IPv6 ranges to IPv6: allowing every IPv6 address opens no IPv4 one', () => {
+    const policy = createAddressPolicy(['::/0']);
+    expect(policy.permits('fd00::1')).toBe(true);
+    expect(policy.permits('10.0.0.1')).toBe(false);
+    expect(policy.inAllowedCidrs('8.8.8.8')).toBe(false);
+  });
+
+  it('reads the mapped form of all IPv4 (::ffff:0.0.0.0/96) as all IPv4', () => {
+    expect(createAddressPolicy(['::ffff:0.0.0.0/96']).permits('10.0.0.1')).toBe(true);
+  });
+
+  it('answers no, without throwing, for something that is not an address', () => {
+    const policy = createAddressPolicy(['0.0.0.0/0']);
+    expect(policy.inAllowedCidrs('example.com')).toBe(false);
+    expect(policy.permits('example.com')).toBe(false);
+    expect(nonGlobalReason('example.com')).toBe('not an IP address');
+  });
+
+  it('names the bad entry in the error message', () => {
+    expect(() => parseAllowCidrs(['10.0.0.0/8', 'nope'])).toThrow(new InvalidCidrError(1, 'nope'));
+    expect(new InvalidCidrError(1, 'nope')).toMatchObject({ name: 'InvalidCidrError', message: 'allowCidrs[1] is not a valid CIDR: "nope"' });
+  });
+
   it.each(['10.0.0.0/33', '::/129', 'example.com/24', '10.0.0/8', '10.0.0.0/', '10.0.0.0/8/8', 'fe80::%eth0/64', ''])(
     'rejects malformed %j with its index',
     (bad) => {

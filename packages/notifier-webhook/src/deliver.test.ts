@@ -78,6 +78,69 @@ describe('deliver', () => {
     expect(result).toMatchObject({ ok: false, status, retryable });
   });
 
+  it('never forwards connection-level or proxy headers a message carries, and still delivers it', async () => {
+    const s = await server((_req, res) => res.writeHead(204).end());
+    const headers = {
+      Connection: 'close',
+      'Keep-Alive': 'timeout=5',
+      'Transfer-Encoding': 'chunked',
+      TE: 'trailers',
+      Trailer: 'x-sig',
+      Upgrade: 'websocket',
+      Expect: '100-continue',
+      'Proxy-Authorization': 'Basic c2VjcmV0',
+      'Proxy-Connection': 'keep-alive',
+      'x-custom': 'kept',
+    };
+    const result = await notifier().deliver(message(s.url(), { headers }), {});
+    expect(result).toMatchObject({ ok: true, status: 204 });
+    const received = s.requests[0]!.headers;
+    expect(received['x-custom']).toBe('kept');
+    for (const name of ['keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'proxy-authorization', 'proxy-connection']) {
+      expect(received[name], name).toBeUndefined();
+    }
+    expect(received.connection).not.toBe('close');
+  });
+
+  it('reports HTTP 300 as a redirect, and a 4xx as its status, not as a redirect', async () => {
+    const s = await server((req, res) => res.writeHead(req.url === '/multiple' ? 300 : 404).end());
+    const n = notifier();
+    expect(await n.deliver(message(s.url('/multiple')), {})).toMatchObject({ ok: false, status: 300, retryable: true, error: 'redirect (HTTP 300) not followed' });
+    expect(await n.deliver(message(s.url('/missing')), {})).toMatchObject({ ok: false, status: 404, retryable: false, error: 'HTTP 404' });
+  });
+
+  it('honours Retry-After only on 429 and 503', async () => {
+    const s = await server((_req, res) => res.writeHead(500, { 'retry-after': '7' }).end());
+    const result = await notifier().deliver(message(s.url()), {});
+    expect(result).toMatchObject({ ok: false, status: 500, retryable: true });
+    expect(result.retryAfterMs).toBeUndefined();
+  });
+
+  it('keeps exactly the first 4 KiB of a response that arrives in many chunks', async () => {
+    const s = await server((_req, res) => {
+      res.writeHead(200);
+      for (let i = 0; i < 20; i++) res.write(String(i % 10).repeat(1000));
+      res.end();
+    });
+    const result = await notifier().deliver(message(s.url()), {});
+    const expected = Array.from({ length: 20 }, (_, i) => String(i % 10).repeat(1000)).join('').slice(0, 4096);
+    expect(result.responseBody).toBe(expected);
+  });
+
+  it('reports a duration no longer than the call took', async () => {
+    const s = await server((_req, res) => res.writeHead(204).end());
+    const n = notifier();
+    const before = performance.now();
+    const result = await n.deliver(message(s.url()), {});
+    expect(result.durationMs).toBeLessThanOrEqual(Math.ceil(performance.now() - before) + 1);
+  });
+
+  it('is stopped by the agent backstop when a call asks for more time than the notifier allows', async () => {
+    const s = await server(() => {});
+    const result = await notifier({ timeoutMs: 150 }).deliver(message(s.url()), { timeoutMs: 10_000 });
+    expect(result).toMatchObject({ ok: false, retryable: true, error: 'timed out waiting for the response' });
+  });
+
   it('never follows a redirect: 3xx is a failed attempt and the Location is never requested', async () => {
     const elsewhere = await server((_req, res) => res.end('should not be here'));
     const s = await server((_req, res) => res.writeHead(301, { location: elsewhere.url('/internal/admin') }).end());
@@ -160,7 +223,7 @@ describe('deliver', () => {
   it('does not retry a message whose headers the HTTP client rejects (CR/LF injection)', async () => {
     const s = await server((_req, res) => res.end());
     const result = await notifier().deliver(message(s.url(), { headers: { 'x-sig': 'a\r\nx-injected: 1' } }), {});
-    expect(result).toMatchObject({ ok: false, retryable: false });
+    expect(result).toMatchObject({ ok: false, retryable: false, error: 'invalid request (rejected by the HTTP client)' });
     expect(s.requests).toHaveLength(0);
   });
 

@@ -49,6 +49,11 @@ describe('Standard Webhooks signing', () => {
     expect(new Webhook(oldSecret).verify(message.body, headers)).toBeTruthy();
   });
 
+  it('refuses to send unsigned when a signing scheme has no secret', () => {
+    expect(() => signingHeaders({ scheme: 'standard-webhooks', secrets: [] }, message, new Date())).toThrow('no secret to sign with for scheme standard-webhooks');
+    expect(() => signingHeaders({ scheme: 'secret-header', secrets: [] }, message, new Date())).toThrow(/no secret/);
+  });
+
   it('puts the endpoint secret in x-webhook-secret for the seed 002 scheme', () => {
     expect(signingHeaders({ scheme: 'secret-header', secrets: ['s1'] }, message, new Date())).toEqual({ 'x-webhook-secret': 's1' });
     expect(signingHeaders({ scheme: 'secret-header', secrets: ['s2', 's1'] }, message, new Date())).toEqual({

@@ -1,0 +1,43 @@
+/**
+ * What each mutation scope mutates and which tests may kill its mutants. Kept apart from run.mjs
+ * because the Stryker-only vitest config (vitest.config.mjs) reads it too, inside the sandbox.
+ *
+ * `packages` are the workspace packages whose sources are mutated: vitest resolves their names to
+ * the sandbox copy (see vitest.config.mjs). `tests` are the test files run against the mutants:
+ * the package's own tests, plus the few tests elsewhere that are the only ones exercising a part
+ * of it. `globalSetup` is true where a test needs the generated sample dataset.
+ */
+const notTests = ['!**/*.test.ts', '!**/test-support/**', '!**/test-support.ts'];
+
+export const scopes = {
+  engine: {
+    packages: ['packages/engine'],
+    mutate: ['packages/engine/src/**/*.ts', ...notTests],
+    tests: ['packages/engine/src/**/*.test.ts'],
+  },
+  core: {
+    packages: ['packages/core'],
+    mutate: ['packages/core/src/**/*.ts', ...notTests],
+    tests: ['packages/core/src/**/*.test.ts'],
+  },
+  'notifier-webhook': {
+    packages: ['packages/notifier-webhook'],
+    mutate: ['packages/notifier-webhook/src/**/*.ts', ...notTests],
+    tests: ['packages/notifier-webhook/src/**/*.test.ts'],
+  },
+  'jobs-sqlite': {
+    packages: ['packages/jobs-sqlite'],
+    mutate: ['packages/jobs-sqlite/src/**/*.ts', ...notTests],
+    tests: ['packages/jobs-sqlite/src/**/*.test.ts'],
+  },
+  'jobs-postgres': {
+    packages: ['packages/jobs-postgres'],
+    mutate: ['packages/jobs-postgres/src/**/*.ts', ...notTests],
+    tests: ['packages/jobs-postgres/src/**/*.test.ts'],
+  },
+  'server-routes': {
+    packages: ['apps/server'],
+    mutate: ['apps/server/src/routes/**/*.ts', ...notTests],
+    tests: ['apps/server/src/**/*.test.ts'],
+  },
+};
