@@ -51,6 +51,8 @@ function config(): FerryConfig {
           },
         },
       },
+      // The event test's own table: what it publishes does not depend on which tests ran before.
+      { key: 'fees_events', source: 'fees', relation: { table: 'fees_events' }, columns: COLUMNS.map((c) => ({ ...c })), primaryKey: ['id'], versioning: { counters: { quote_safe_count: 'count(*) FILTER (WHERE quote_safe)', trade_category: 'CASE WHEN count(DISTINCT trade) = 1 THEN any_value(trade) END' } } },
       { key: 'fees_short', source: 'fees', relation: { table: 'fees' }, columns: COLUMNS.map((c) => ({ ...c })), primaryKey: ['id'], versioning: { retainVersions: 2 } },
       { key: 'no_key', source: 'fees', relation: { table: 'fees' }, columns: COLUMNS.map((c) => ({ ...c })) },
     ],
@@ -156,6 +158,7 @@ beforeAll(async () => {
   await mutate([
     `CREATE TABLE fees (id INTEGER PRIMARY KEY, name VARCHAR, amount DOUBLE, quote_safe BOOLEAN, trade VARCHAR, updated_on DATE)`,
     `INSERT INTO fees SELECT i, 'fee ' || i, i * 1.25, i % 3 = 0, 'plumbing', DATE '2025-01-01' + i::INTEGER FROM range(1, 41) t(i)`,
+    `CREATE TABLE fees_events AS SELECT * FROM fees`,
   ]);
   await start();
 });
@@ -167,7 +170,8 @@ afterAll(async () => {
 });
 
 describe('publish and sync', () => {
-  it('a consumer seeded from the first snapshot and applying each delta, and one jumping from v1 to v4, both end with the source table', async () => {
+  // One test, not two: the deltas checks read the four versions this consumer lives through (tests run in any order).
+  it('a consumer seeded from the first snapshot and applying each delta, and one jumping from v1 to v4, both end with the source table; deltas in every format, `until` pins a step, compression only when asked', async () => {
     const v1 = await publish();
     expect(v1).toMatchObject({ dataset_key: 'fees', version_number: 1, previous_cursor: null, requires_snapshot: true, row_count: 40, changed_row_count: 40 });
     expect(v1).toMatchObject({ quote_safe_count: 13, trade_category: 'plumbing' });
@@ -225,11 +229,8 @@ describe('publish and sync', () => {
     expect((listed.json.data as Array<{ version_number: number }>).map((v) => v.version_number)).toEqual([4, 3, 2]);
     expect(listed.json.hasMore).toBe(true);
     expect(((await api('GET', '/datasets/fees/versions?before=2')).json.data as Array<{ cursor: string }>).map((v) => v.cursor)).toEqual([v1.cursor]);
-  });
 
-  it('serves deltas in every format; `until` pins a step; compression only when asked', async () => {
-    const versions = (await api('GET', '/datasets/fees/versions')).json.data as Array<{ cursor: string; version_number: number }>;
-    const [v4, v3, v2] = versions;
+    // The deltas between those same four versions, in every format.
     const step = await api('GET', `/sync/fees/deltas?since=${v2!.cursor}&until=${v3!.cursor}&format=parquet`);
     expect(step.headers.get('ferry-cursor')).toBe(v3!.cursor);
     expect(step.headers.get('ferry-version')).toBe('3');
@@ -286,8 +287,9 @@ describe('dataset.version.published', () => {
   it('reaches a subscribed endpoint with exactly seed 002 fields, signed, and its URLs work as-is', async () => {
     const endpoint = await api('POST', '/webhooks/endpoints', { url: `${rx.url}/versions`, events: ['dataset.version.published'], scheme: 'standard-webhooks' });
     expect(endpoint.status).toBe(201);
-    await mutate([`UPDATE fees SET amount = 0 WHERE id = 3`]);
-    const published = await publish();
+    await publish('fees_events');
+    await mutate([`UPDATE fees_events SET amount = 0 WHERE id = 3`]);
+    const published = await publish('fees_events');
     const hit = await waitFor('dataset.version.published', () => rx.to('/versions').find((h) => h.body.includes(published.cursor as string)));
     const event = new Webhook(endpoint.json.secret as string).verify(hit.body, hit.headers as Record<string, string>) as {
       type: string;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FerryError } from '@ferry/core';
 import { createWebhookNotifier } from './notifier.js';
 import { createSystemResolver, type Resolver } from './target.js';
@@ -37,7 +37,14 @@ const resolverError = (code: string) => () => {
 };
 
 describe('webhook hosts that do not resolve', () => {
-  const dialsBefore = tripwire.dialled.length;
+  // Validation never connects: each test here must leave the dialer untouched (whatever ran before it).
+  let dialsBefore = 0;
+  beforeEach(() => {
+    dialsBefore = tripwire.dialled.length;
+  });
+  afterEach(() => {
+    expect(tripwire.dialled.length, 'validating a host dialled it').toBe(dialsBefore);
+  });
   const resolver = tableResolver({
     'empty.example.com': [],
     'again.example.com': resolverError('EAI_AGAIN'),
@@ -73,10 +80,6 @@ describe('webhook hosts that do not resolve', () => {
   it('answers 503 TRANSIENT when the resolver does not answer at all, instead of holding the request', async () => {
     const silent = notifier(() => new Promise<string[]>(() => {}), { connectTimeoutMs: 50 });
     expect(await outcome(silent, 'https://slow.example.com/ferry')).toMatchObject({ code: 'TRANSIENT', status: 503 });
-  });
-
-  it('never dialled anything while validating', () => {
-    expect(tripwire.dialled.length).toBe(dialsBefore);
   });
 });
 
@@ -151,9 +154,11 @@ describe('the system resolver, when getaddrinfo answers EAI_AGAIN', () => {
 });
 
 describe('trailing-dot host names', () => {
-  const resolver = tableResolver({ 'receiver.test': ['127.0.0.1'], 'hooks.example.com': ['93.184.216.34'] });
+  // A fresh table per test: its `calls` are asserted, and tests run in any order.
+  const newResolver = () => tableResolver({ 'receiver.test': ['127.0.0.1'], 'hooks.example.com': ['93.184.216.34'] });
 
   it('are resolved as the plain name, so hosts-file style entries match and private answers are refused', async () => {
+    const resolver = newResolver();
     const n = notifier(resolver);
     const refused = await outcome(n, 'https://receiver.test./hook');
     expect(refused).toMatchObject({ code: 'INVALID_WEBHOOK_URL', message: expect.stringMatching(/must resolve only to public addresses/) });
@@ -162,7 +167,7 @@ describe('trailing-dot host names', () => {
   });
 
   it('are refused when they spell localhost, and when a label is empty', async () => {
-    const n = notifier(resolver);
+    const n = notifier(newResolver());
     for (const url of ['https://localhost./hook', 'https://LOCALHOST./hook', 'https://api.localhost./hook', 'https://localhost../hook', 'https://a..example.com/hook']) {
       expect(await outcome(n, url), url).toMatchObject({ code: 'INVALID_WEBHOOK_URL', status: 400 });
     }
@@ -171,7 +176,7 @@ describe('trailing-dot host names', () => {
   it('meet allowCidrs like the plain name, and delivery dials the vetted address', async () => {
     const server = await startServer((_req, res) => res.end('ok'));
     closers.push(() => server.close());
-    const n = notifier(resolver, { allowCidrs: ['127.0.0.1/32'] });
+    const n = notifier(newResolver(), { allowCidrs: ['127.0.0.1/32'] });
     const url = `http://receiver.test.:${server.port}/hook`;
     expect(await outcome(n, url)).toBe('accepted');
     const result = await n.deliver({ id: 'msg_1', url, body: '{}', headers: {} }, {});
