@@ -8,6 +8,8 @@ const conditions = ['@ferry/source', 'node'];
 
 export default defineConfig({
   ssr: { resolve: { conditions } },
+  // The global setup is loaded by Vitest's own environment, not ssr: it resolves workspace packages the same way.
+  environments: { __vitest__: { resolve: { conditions } } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'tools/*/src/**/*.test.ts'],
     // The sample dataset is generated once per run; tests copy it (apps/cli/src/test-support/data-dir.ts).
