@@ -117,7 +117,8 @@ describe('the seed round trip on a real server', () => {
   });
 
   it('serves byte ranges and refuses tampered and unknown links', async () => {
-    const status = await get(`/dataset/export/${receivers.received[0]!.body.queryUUID as string}`);
+    const { queryUUID } = await exportAndWait('csv', '/webhook/ranges');
+    const status = await get(`/dataset/export/${queryUUID}`);
     const url = (status.json.download as { url: string; bytes: number }).url;
     const whole = Buffer.from(await (await fetch(url)).arrayBuffer());
     const part = await fetch(url, { headers: { range: 'bytes=10-19' } });
@@ -131,7 +132,8 @@ describe('the seed round trip on a real server', () => {
   });
 
   it('keeps exports private to their account', async () => {
-    const queryUUID = receivers.received[0]!.body.queryUUID as string;
+    const { queryUUID } = await exportAndWait('csv', '/webhook/private');
+    expect((await get(`/dataset/export/${queryUUID}`)).status).toBe(200);
     const accounts = ferry.container.resolve(AccountService);
     const other = await accounts.createAccount('other');
     const { key } = await accounts.createKey(other.id);

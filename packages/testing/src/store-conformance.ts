@@ -98,9 +98,10 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
         expect(got.contentType).toBe('application/octet-stream');
         expect(await sha256Of(got.body)).toEqual({ sha256, size });
         if (size >= 64 * MiB) {
-          // A store that buffered the body would grow by at least its size.
+          // A store that buffered the body would grow by at least its size. Garbage not yet collected
+          // counts too (no forced GC here), so the bound sits between a streaming store's churn and that.
           const grew = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
-          expect(grew).toBeLessThan(40 * MiB);
+          expect(grew).toBeLessThan(56 * MiB);
         }
       });
     }
