@@ -67,7 +67,15 @@ afterAll(async () => {
 });
 
 describe('zstd compression', () => {
-  it.skipIf(!HAS_ZSTD)(`writes .zst files that node:zlib decodes to exactly the uncompressed export (needs zstd in node:zlib, Node.js 22.15+; this is ${RUNTIME})`, async () => {
+  // One case, which runs on every runtime: where node:zlib has zstd (Node.js 22.15+) the file round-trips,
+  // elsewhere the request is refused up front. Which half ran is in the title.
+  it(`writes .zst files node:zlib decodes to exactly the uncompressed export, or refuses zstd with a 400 naming "compression" where the runtime has none (this is ${RUNTIME}, ${HAS_ZSTD ? 'with' : 'without'} zstd)`, async () => {
+    if (!HAS_ZSTD) {
+      const res = await submit('zstd');
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatchObject({ code: 'VALIDATION_FAILED', path: 'compression', message: expect.stringContaining('zstd needs 22.15') });
+      return;
+    }
     const plain = await download('none');
     const zstd = await download('zstd');
     expect(zstd.fileName).toBe('rents.csv.zst');
@@ -77,11 +85,5 @@ describe('zstd compression', () => {
     const decoded = zstdDecompressSync!(zstd.bytes);
     expect(decoded.equals(plain.bytes)).toBe(true);
     expect(decoded.toString('utf8').split('\n')[0]).toBe('msa,bed,avg_asking_rent');
-  });
-
-  it.skipIf(HAS_ZSTD)(`refuses zstd with a 400 naming "compression" on a runtime without it (only runtimes older than Node.js 22.15; this is ${RUNTIME})`, async () => {
-    const res = await submit('zstd');
-    expect(res.status).toBe(400);
-    expect(res.json.error).toMatchObject({ code: 'VALIDATION_FAILED', path: 'compression', message: expect.stringContaining('zstd needs 22.15') });
   });
 });
