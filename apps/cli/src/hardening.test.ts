@@ -547,19 +547,33 @@ describe('a full disk (issue 15 #2)', () => {
       await copyFile(rentalsPath(await freshDir('ferry-fills-source-')), rentalsPath(dataDir));
       const ferry = await start(config(dataDir), { exportWorker: { pollMs: 50, leaseMs: 2_000, heartbeatMs: 500 } });
       // Neither the file nor the job store can write once the disk is full: the attempt fails and
-      // cannot even record that. On a quiet machine an export can finish between "writing" and the
-      // fill; then the precondition did not happen, and the test tries again with a new export.
+      // cannot even record that. On a quiet machine an export can finish its file between "writing"
+      // and the fill; then the precondition did not happen, and the test tries again with a new export.
       let id = '';
       for (let tries = 0; tries < 3 && !id; tries++) {
         const candidate = await submit(ferry.url!, { name: 'everything', dataset: FULL_WIDTH });
         await waitFor('the export to be writing', async () => ((await filesUnder(join(dataDir, 'exports', candidate))).length > 0 ? true : undefined), 60_000);
         await fillDisk(join(disk, 'filler'));
-        if (ferry.workers!.exports.running > 0) id = candidate;
+        // Still writing its file (the .partial is there), not only committing a finished one.
+        const writing = (await filesUnder(join(dataDir, 'exports', candidate))).some((f) => f.endsWith('.partial'));
+        if (writing && ferry.workers!.exports.running > 0) id = candidate;
         else await rm(join(disk, 'filler'));
       }
       expect(id, 'an export still running when the disk filled').not.toBe('');
+      // Space the export frees while it runs (DuckDB's spill files, the store's WAL) is taken again at
+      // once, so the disk stays full until the attempt has ended.
+      let refills = 0;
+      let attemptEnded = false;
+      const keepFull = (async () => {
+        while (!attemptEnded) {
+          await fillDisk(join(disk, `filler-${++refills}`));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
       await waitFor('the attempt to end', () => (ferry.workers!.exports.running === 0 ? true : undefined), 60_000);
-      await rm(join(disk, 'filler'));
+      attemptEnded = true;
+      await keepFull;
+      for (const name of await readdir(disk)) if (name.startsWith('filler')) await rm(join(disk, name));
       const done = await ended(ferry.url!, id, 90_000);
       expect(done).toMatchObject({ state: 'completed', numberRows: 998_400 });
       expect(done.attempts).toBeGreaterThan(1);
