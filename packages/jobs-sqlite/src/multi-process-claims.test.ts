@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NewExportJob } from '@ferry/core';
 import { SqliteJobStore } from './sqlite-job-store.js';
 import { tempDatabase } from './test-support/temp-db.js';
+import { TS_CHILD_NODE_ARGS } from '@ferry/testing/support';
 
 type Report = { type: 'ready' } | { type: 'done'; claimed: string[] } | { type: 'error'; message: string };
 
@@ -17,7 +18,7 @@ afterEach(() => {
 
 function start(file: string, owner: string): { child: ChildProcess; ready: Promise<void>; done: Promise<string[]> } {
   const child = fork(new URL('./test-support/claim-process.ts', import.meta.url), [file, owner], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...TS_CHILD_NODE_ARGS],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.push(child);

@@ -9,6 +9,7 @@ import { DuckDBSourceOptions } from './options.js';
 import { DuckDBSource } from './source.js';
 import { tempDir } from './test-fixtures.js';
 import { WIDE_SORT_QUERY, wideSortDataset } from './test-support/wide-sort.js';
+import { TS_CHILD_NODE_ARGS } from '@ferry/testing/support';
 
 const SPILLING_SOURCE = fileURLToPath(new URL('./test-support/spilling-source.ts', import.meta.url));
 const never = new AbortController().signal;
@@ -142,7 +143,7 @@ describe('DuckDB source: spill files', () => {
 
   it("the next start removes a killed process's spill directory, and keeps a live one's", async () => {
     const dataDir = join(dir.dir, 'killed');
-    const child = spawn(process.execPath, ['--import', 'tsx', SPILLING_SOURCE, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...TS_CHILD_NODE_ARGS, SPILLING_SOURCE, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));

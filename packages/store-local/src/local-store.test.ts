@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '@ferry/core';
 import { DEFAULT_STALE_AFTER_MS, LocalStore } from './local-store.js';
+import { TS_CHILD_NODE_ARGS } from '@ferry/testing/support';
 
 const ENDLESS_PUT = fileURLToPath(new URL('./test-support/endless-put.ts', import.meta.url));
 let root: string;
@@ -26,7 +27,7 @@ async function tree(dir: string): Promise<string[]> {
 
 /** Run a put in its own process and SIGKILL it mid-write: the files are left exactly as a crash leaves them. */
 async function killedMidPut(storeRoot: string, key: string): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENDLESS_PUT, storeRoot, key], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...TS_CHILD_NODE_ARGS, ENDLESS_PUT, storeRoot, key], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));

@@ -4,3 +4,4 @@ export { describeNats, requireNats, NATS, type NatsService } from './support-nat
 export { guardLoopbackOnly, type LoopbackGuard } from './loopback-guard.js';
 export { waitFor } from './wait.js';
 export { withFileLock } from './file-lock.js';
+export { TS_CHILD_NODE_ARGS } from './ts-child.js';

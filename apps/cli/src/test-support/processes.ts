@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@ferry/testing';
+import { TS_CHILD_NODE_ARGS, waitFor } from '@ferry/testing/support';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
@@ -18,7 +18,7 @@ export interface FerryProcess {
  * sources, or from a built `bin` (an installed package's `dist/main.js`) run in `cwd`.
  */
 export function spawnFerry(args: string[], env: Record<string, string> = {}, opts: { bin?: string; cwd?: string } = {}): FerryProcess {
-  const command = opts.bin ? [opts.bin] : ['--conditions=@ferry/source', '--import', 'tsx', MAIN];
+  const command = opts.bin ? [opts.bin] : [...TS_CHILD_NODE_ARGS, MAIN];
   const child = spawn(process.execPath, [...command, ...args], {
     env: { ...process.env, FERRY_LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -28,7 +28,8 @@ type ChildMessage =
 /** An S3-protocol server on 127.0.0.1 (ephemeral port, temp directory) in a child process. */
 export async function startS3rver(buckets: string[]): Promise<S3rverHarness> {
   const child = fork(new URL('./s3rver-process.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
+    // Sources, not dist/, as in the test that starts it (a clean clone has no dist/).
+    execArgv: ['--conditions=@ferry/source', '--import', 'tsx'],
     env: { ...process.env, FERRY_S3RVER_BUCKETS: buckets.join(',') },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
