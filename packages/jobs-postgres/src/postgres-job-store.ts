@@ -11,8 +11,9 @@ import { PostgresExports } from './parts/exports.js';
 import { PostgresSchedules } from './parts/schedules.js';
 import { PostgresSettings } from './parts/settings.js';
 import { PostgresVersions } from './parts/versions.js';
-import { inTransaction, Session, Tables, type Queryable, type StoreEnv } from './session.js';
+import { inTransaction, Session, Tables, type StoreEnv } from './session.js';
 import { WorkListener } from './work-listener.js';
+import { WorkSignals } from './work-signals.js';
 
 export interface PostgresJobStoreOptions extends PostgresJobsInput {
   /** The store's clock (epoch ms): leases and due times are compared with it, passed to SQL as parameters. */
@@ -36,7 +37,7 @@ function partsOver(session: Session): JobStoreParts {
 /**
  * The job store on PostgreSQL: Ferry's own tables in one schema, shared by every `api` and
  * `worker` process. Claims lease rows with `FOR UPDATE SKIP LOCKED`; new work is announced with
- * NOTIFY in the same transaction that creates it. Use `PostgresJobStore.open` (or `start()` after
+ * NOTIFY once the transaction that created it has committed (WorkSignals). Use `PostgresJobStore.open` (or `start()` after
  * the constructor) before calling it: start-up migrates, or checks, the schema.
  */
 export class PostgresJobStore implements JobStore {
@@ -57,6 +58,7 @@ export class PostgresJobStore implements JobStore {
   readonly #pool: pg.Pool;
   readonly #env: StoreEnv;
   readonly #listener: WorkListener | null;
+  readonly #signals: WorkSignals;
   readonly #logger: Logger;
   #closed: Promise<void> | null = null;
   /** The schema version found when this store started, before it migrated anything. */
@@ -74,7 +76,15 @@ export class PostgresJobStore implements JobStore {
     // process. The pool drops that connection and opens a new one when needed.
     this.#pool.on('error', (err) => this.#logger.warn({ err: redact(err.message, secrets), schema: this.schema }, 'job store connection lost'));
 
-    const parts = partsOver(new Session(this.#pool, this.#env, (fn) => this.#atomic(fn)));
+    this.#signals = new WorkSignals(this.#pool, this.schema, this.#logger, secrets);
+    const parts = partsOver(
+      new Session(
+        this.#pool,
+        this.#env,
+        (fn) => this.#atomic(fn),
+        (kind) => this.#signals.announce(kind),
+      ),
+    );
     this.accounts = parts.accounts;
     this.settings = parts.settings;
     this.exports = parts.exports;
@@ -147,18 +157,27 @@ export class PostgresJobStore implements JobStore {
     }
   }
 
-  async transaction<T>(fn: (tx: JobStoreParts) => Promise<T>): Promise<T> {
-    return inTransaction(this.#pool, this.#env.secrets, (client) => fn(partsOver(this.#sessionOn(client))));
+  transaction<T>(fn: (tx: JobStoreParts) => Promise<T>): Promise<T> {
+    return this.#atomic((session) => fn(partsOver(session)));
   }
 
-  /** Inside a transaction, nested "own transactions" run on the same client: the outer one covers them. */
-  #sessionOn(client: Queryable): Session {
-    const session: Session = new Session(client, this.#env, (fn) => fn(session));
-    return session;
-  }
-
-  #atomic<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-    return inTransaction(this.#pool, this.#env.secrets, (client) => fn(this.#sessionOn(client)));
+  /**
+   * One transaction; inside it, nested "own transactions" run on the same client (the outer one
+   * covers them), and the work it announces is announced after COMMIT.
+   */
+  async #atomic<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    const announced = new Set<WorkKind>();
+    const result = await inTransaction(this.#pool, this.#env.secrets, (client) => {
+      const session: Session = new Session(
+        client,
+        this.#env,
+        (inner) => inner(session),
+        (kind) => announced.add(kind),
+      );
+      return fn(session);
+    });
+    for (const kind of announced) this.#signals.announce(kind);
+    return result;
   }
 
   async ping(): Promise<void> {
@@ -177,6 +196,7 @@ export class PostgresJobStore implements JobStore {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await this.#listener?.close();
+      await this.#signals.close();
       await this.#pool.end().catch(() => undefined);
     })();
     return this.#closed;

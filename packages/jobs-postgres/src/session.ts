@@ -60,13 +60,16 @@ export interface StoreEnv {
 
 /**
  * How a part reaches the database. Outside a transaction `atomic` opens one of its own; inside
- * `transaction(fn)` it runs on the same client, so the caller's transaction covers it.
+ * `transaction(fn)` it runs on the same client, so the caller's transaction covers it. `announce`
+ * tells listeners about new work once it has committed: at once outside a transaction, after COMMIT
+ * inside one, never after a ROLLBACK (see WorkSignals).
  */
 export class Session {
   constructor(
     readonly db: Queryable,
     readonly env: StoreEnv,
     readonly atomic: <T>(fn: (session: Session) => Promise<T>) => Promise<T>,
+    readonly announce: (kind: WorkKind) => void,
   ) {}
 
   get t(): Tables {

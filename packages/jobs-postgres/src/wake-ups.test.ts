@@ -3,7 +3,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { JobStore, NewExportJob, WorkKind } from '@ferry/core';
 import { describePostgres, requirePostgres, waitFor } from '@ferry/testing';
 import type { PostgresJobStore } from './postgres-job-store.js';
-import { StoreFixture } from './test-support.js';
+import { newSchemaName, StoreFixture } from './test-support.js';
+import { workChannel } from './session.js';
+import { WorkSignals } from './work-signals.js';
+import { silentLogger } from '@ferry/core';
 
 const service = await requirePostgres();
 
@@ -173,5 +176,58 @@ describePostgres('postgres job store: wake-ups with LISTEN/NOTIFY', service, (se
     expect(store.listenerBackendPid).toBe(pid);
     const listeners = await admin.query('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [`ferry-listen:${schema}`]);
     expect(Number(listeners.rows[0].n)).toBe(1);
+  });
+
+  /** A LISTEN client on `channels`, counting what it hears per channel. */
+  async function hear(channels: readonly string[]): Promise<{ heard: Map<string, number>; end(): Promise<void> }> {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    const heard = new Map<string, number>();
+    client.on('notification', (m) => heard.set(m.channel, (heard.get(m.channel) ?? 0) + 1));
+    for (const c of channels) await client.query(`LISTEN "${c}"`);
+    return { heard, end: () => client.end() };
+  }
+
+  it('announcements made while one NOTIFY is on its way become one more NOTIFY, not one each', async () => {
+    const schema = newSchemaName();
+    const [exports, deliveries, done] = [workChannel(schema, 'exports'), workChannel(schema, 'deliveries'), `${schema}:done`];
+    const listener = await hear([exports, deliveries, done]);
+    const pool = new pg.Pool({ connectionString: server.url, max: 2 });
+    try {
+      const signals = new WorkSignals(pool, schema, silentLogger, []);
+      for (let i = 0; i < 100; i++) signals.announce('exports');
+      signals.announce('deliveries');
+      await signals.close();
+      signals.announce('exports'); // after close: dropped, the pool may be ending
+      // Notifications arrive in commit order: once the later one is heard, all of the above were.
+      await admin.query(`NOTIFY "${done}"`);
+      await waitFor('the closing notification', () => listener.heard.get(done));
+      // The first is sent at once; the other 99 arrive while it is on its way and make one more.
+      expect(listener.heard.get(exports)).toBe(2);
+      expect(listener.heard.get(deliveries)).toBe(1);
+    } finally {
+      await listener.end();
+      await pool.end();
+    }
+  });
+
+  it('work made in a transaction is announced after COMMIT, not while the transaction is open', async () => {
+    const schema = fixture.location();
+    const writer = await fixture.open(schema, { listen: false });
+    const account = await writer.accounts.create({ name: null, createdAt: new Date() });
+    const listener = await hear([workChannel(schema, 'exports')]);
+    try {
+      let heardBeforeCommit: number | undefined;
+      await writer.transaction(async (tx) => {
+        await tx.exports.insert(exportFor(account.id, '6f1c2a8e-0000-4000-8000-000000000006'));
+        // A NOTIFY sent now (outside this transaction) would be heard once this round trip returns.
+        await admin.query('SELECT pg_sleep(0.05)');
+        heardBeforeCommit = listener.heard.get(workChannel(schema, 'exports')) ?? 0;
+      });
+      expect(heardBeforeCommit).toBe(0);
+      await waitFor('the wake-up after commit', () => listener.heard.get(workChannel(schema, 'exports')));
+    } finally {
+      await listener.end();
+    }
   });
 });

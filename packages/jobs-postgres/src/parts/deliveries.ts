@@ -11,7 +11,7 @@ import type {
   QueueStats,
 } from '@ferry/core';
 import { dateOrNull, num, toAttempt, toDelivery, toEndpoint } from '../rows.js';
-import { workChannel, type Row, type Session } from '../session.js';
+import type { Session } from '../session.js';
 
 const STATES: readonly DeliveryState[] = ['pending', 'succeeded', 'failed'];
 
@@ -49,16 +49,12 @@ export class PostgresDeliveries implements DeliveriesPart {
     return this.s.t.deliveries;
   }
 
-  private get channel(): string {
-    return workChannel(this.s.t.schema, 'deliveries');
-  }
-
   async insert(deliveries: readonly NewDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
     // The endpoint's URL is copied beside the delivery so its history still names a URL after the
     // endpoint is deleted; while the endpoint exists, reads show its current URL.
-    await this.s.run(
-      `WITH inserted AS (
+    const inserted = await this.s.changed(
+      `
          INSERT INTO ${this.table} (id, account_id, endpoint_id, endpoint_url, message_id, export_id, event_type, body, headers, state,
            next_attempt_at, created_at)
          SELECT n.id, n.account_id, n.endpoint_id, ep.url, n.message_id, n.export_id, n.event_type, n.body, n.headers, 'pending', $10, n.created_at
@@ -66,9 +62,7 @@ export class PostgresDeliveries implements DeliveriesPart {
               WITH ORDINALITY AS n(id, account_id, endpoint_id, message_id, export_id, event_type, body, headers, created_at, ord)
          LEFT JOIN ${this.s.t.endpoints} ep ON ep.id = n.endpoint_id
          ORDER BY n.ord
-         ON CONFLICT (id) DO NOTHING
-         RETURNING 1)
-       SELECT pg_notify($11, '') FROM inserted LIMIT 1`,
+         ON CONFLICT (id) DO NOTHING`,
       [
         deliveries.map((d) => d.id),
         deliveries.map((d) => d.accountId),
@@ -80,9 +74,9 @@ export class PostgresDeliveries implements DeliveriesPart {
         deliveries.map((d) => JSON.stringify(d.headers)),
         deliveries.map((d) => d.createdAt),
         this.s.now(),
-        this.channel,
       ],
     );
+    if (inserted > 0) this.s.announce('deliveries');
   }
 
   async claim(owner: string, claim: DeliveryClaim): Promise<ClaimedDelivery[]> {
@@ -219,26 +213,24 @@ export class PostgresDeliveries implements DeliveriesPart {
     return rows.map(toDelivery);
   }
 
-  /** Pending again from the start of the schedule, due now, and announced. */
+  /** Pending again from the start of the schedule, due now, and announced. `$1` is now; `where`'s own values start at `$2`. */
   private async restart(where: string, values: readonly unknown[]): Promise<number> {
-    const rows: Row[] = await this.s.rows(
-      `WITH restarted AS (
-         UPDATE ${this.table} d
-         SET state = 'pending', retry_index = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
-         WHERE ${where}
-         RETURNING 1)
-       SELECT count(*) AS n, (SELECT pg_notify($2, '') FROM restarted LIMIT 1) AS notified FROM restarted`,
-      [this.s.now(), this.channel, ...values],
+    const restarted = await this.s.changed(
+      `UPDATE ${this.table} d
+       SET state = 'pending', retry_index = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
+       WHERE ${where}`,
+      [this.s.now(), ...values],
     );
-    return num(rows[0]?.n ?? 0);
+    if (restarted > 0) this.s.announce('deliveries');
+    return restarted;
   }
 
   async redeliver(id: string): Promise<boolean> {
-    return (await this.restart('d.id = $3', [id])) === 1;
+    return (await this.restart('d.id = $2', [id])) === 1;
   }
 
   async recover(accountId: number, since: Date): Promise<number> {
-    return this.restart(`d.account_id = $3 AND d.state = 'failed' AND d.created_at >= $4`, [accountId, since]);
+    return this.restart(`d.account_id = $2 AND d.state = 'failed' AND d.created_at >= $3`, [accountId, since]);
   }
 
   async failPending(endpointId: string, error: string): Promise<number> {

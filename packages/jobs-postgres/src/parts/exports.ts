@@ -10,7 +10,7 @@ import type {
   QueueStats,
 } from '@ferry/core';
 import { dateOrNull, num, resultToJson, toExport } from '../rows.js';
-import { workChannel, type Session } from '../session.js';
+import type { Session } from '../session.js';
 
 const STATES: readonly ExportState[] = ['queued', 'running', 'completed', 'failed', 'expired'];
 
@@ -29,14 +29,10 @@ export class PostgresExports implements ExportsPart {
   }
 
   async insert(job: NewExportJob): Promise<void> {
-    // The notification is sent when (and only if) the insert commits.
     await this.s.run(
-      `WITH inserted AS (
-         INSERT INTO ${this.table} (id, account_id, name, format, compression, webhook_url, endpoint_id, dataset_key, query,
+      `INSERT INTO ${this.table} (id, account_id, name, format, compression, webhook_url, endpoint_id, dataset_key, query,
            hmac_signature, notify_on_failure, split, state, requested_at, run_after, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', $13, $15, $15)
-         RETURNING id)
-       SELECT pg_notify($14, '') FROM inserted`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', $13, $14, $14)`,
       [
         job.id,
         job.accountId,
@@ -51,11 +47,12 @@ export class PostgresExports implements ExportsPart {
         job.notifyOnFailure,
         job.split === null ? null : JSON.stringify(job.split),
         job.requestedAt,
-        workChannel(this.s.t.schema, 'exports'),
         // Due from now on the store's clock (not the request time, which comes from another clock).
         this.s.now(),
       ],
     );
+    // Announced when (and only if) the insert commits.
+    this.s.announce('exports');
   }
 
   async get(id: string): Promise<ExportJob | null> {
@@ -182,17 +179,15 @@ export class PostgresExports implements ExportsPart {
   }
 
   async release(id: string, owner: string): Promise<boolean> {
-    const released = await this.s.rows(
-      `WITH released AS (
-         UPDATE ${this.table}
-         SET state = 'queued', run_after = $3, updated_at = $3, attempts = greatest(attempts - 1, 0), progress_rows = 0, progress_bytes = 0,
-             lease_owner = NULL, lease_until = NULL
-         WHERE id = $1 AND lease_owner = $2 AND state = 'running'
-         RETURNING id)
-       SELECT pg_notify($4, '') FROM released`,
-      [id, owner, this.s.now(), workChannel(this.s.t.schema, 'exports')],
+    const released = await this.s.changed(
+      `UPDATE ${this.table}
+       SET state = 'queued', run_after = $3, updated_at = $3, attempts = greatest(attempts - 1, 0), progress_rows = 0, progress_bytes = 0,
+           lease_owner = NULL, lease_until = NULL
+       WHERE id = $1 AND lease_owner = $2 AND state = 'running'`,
+      [id, owner, this.s.now()],
     );
-    return released.length === 1;
+    if (released === 1) this.s.announce('exports');
+    return released === 1;
   }
 
   async fail(id: string, owner: string | null, error: string): Promise<boolean> {
