@@ -12,7 +12,11 @@ import { childSpec, serveParent, type ChildWork } from './processes.js';
 import { openStore, PG_URL, type StoreLocation } from './scale-out-stores.js';
 
 export type ClaimSpec =
-  | { mode: 'ferry'; at: StoreLocation; owner: string; limit: number; leaseMs: number; maxRunningPerAccount: number }
+  /**
+   * `outbox: true`: each export is completed as the export worker completes it (complete + event +
+   * completion webhook in one transaction); `false`: exports.complete alone, the bare loop's work.
+   */
+  | { mode: 'ferry'; at: StoreLocation; owner: string; limit: number; leaseMs: number; maxRunningPerAccount: number; outbox: boolean }
   /** `each`: one UPDATE (one commit) per completed job, as Ferry; `batch`: one UPDATE for the whole claimed batch. */
   | { mode: 'bare'; table: string; owner: string; limit: number; leaseMs: number; done: 'each' | 'batch' };
 
@@ -62,11 +66,13 @@ async function ferryClaims(s: Extract<ClaimSpec, { mode: 'ferry' }>): Promise<Ch
     const result = resultOf(job);
     const event = exportEvent('export.completed', { ...job, finishedAt: result.finishedAt }, { at: result.finishedAt, id: eventId(`${job.id}\0export.completed`) });
     const done = await again(() =>
-      store.transaction(async (tx) => {
-        if (!(await tx.exports.complete(job.id, s.owner, result))) return false;
-        await recordEvents(tx, [event], [completionNotice(job, result, links)]);
-        return true;
-      }),
+      s.outbox
+        ? store.transaction(async (tx) => {
+            if (!(await tx.exports.complete(job.id, s.owner, result))) return false;
+            await recordEvents(tx, [event], [completionNotice(job, result, links)]);
+            return true;
+          })
+        : store.exports.complete(job.id, s.owner, result),
     );
     // As in the engine: a worker that held a claim past its lease (no export work here, so no
     // heartbeat) changes nothing, and the export is completed by whoever claimed it next.

@@ -40,11 +40,20 @@ function schemaPrefix(): string {
 
 /** A fresh PostgreSQL schema and SQLite directory for one run, and their removal. */
 export class BenchPlaces {
+  readonly #extra: string[] = [];
+
   private constructor(
     readonly postgres: { kind: 'postgres'; schema: string },
     readonly sqlite: { kind: 'sqlite'; file: string },
     private readonly dir: string,
   ) {}
+
+  /** Another PostgreSQL schema beside the first (`<first>_<suffix>`), removed with it. */
+  extraPostgres(suffix: string): { kind: 'postgres'; schema: string } {
+    const schema = `${this.postgres.schema}_${suffix}`;
+    this.#extra.push(schema);
+    return { kind: 'postgres', schema };
+  }
 
   static async create(label: string): Promise<BenchPlaces> {
     const schema = `${schemaPrefix()}_${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -64,7 +73,9 @@ export class BenchPlaces {
   }
 
   async remove(): Promise<void> {
-    await this.sql((c) => c.query(`DROP SCHEMA IF EXISTS "${this.postgres.schema}" CASCADE`));
+    await this.sql(async (c) => {
+      for (const schema of [this.postgres.schema, ...this.#extra]) await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    });
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -41,10 +41,12 @@ function goals(claims: readonly ClaimsFigures[], deliveries: readonly Deliveries
   const verdict = (ratio: number, goal: number) => (ratio >= goal ? 'yes' : 'no');
   const lines = ['### Goals', '', '| processes | measure | Ferry, PostgreSQL /s | against /s | ratio | goal | met? |', '| ---: | --- | ---: | ---: | ---: | ---: | --- |'];
   for (const c of claims) {
+    const path = c.postgresClaimPath / c.bareEach;
+    lines.push(`| ${c.processes} | export claim path (claim + complete) vs the bare loop (one commit per job) | ${n(c.postgresClaimPath)} | ${n(c.bareEach)} | ${path.toFixed(2)} | >= ${CLAIMS_GOAL} | ${verdict(path, CLAIMS_GOAL)} |`);
     const each = c.postgres / c.bareEach;
-    lines.push(`| ${c.processes} | export claims vs the bare loop (one commit per job) | ${n(c.postgres)} | ${n(c.bareEach)} | ${each.toFixed(2)} | >= ${CLAIMS_GOAL} | ${verdict(each, CLAIMS_GOAL)} |`);
+    lines.push(`| ${c.processes} | claims + completion transaction with outbox vs the bare loop (one commit per job) | ${n(c.postgres)} | ${n(c.bareEach)} | ${each.toFixed(2)} | >= ${CLAIMS_GOAL} | ${verdict(each, CLAIMS_GOAL)} |`);
     const batch = c.postgres / c.bareBatch;
-    lines.push(`| ${c.processes} | export claims vs the bare loop (one commit per batch) | ${n(c.postgres)} | ${n(c.bareBatch)} | ${batch.toFixed(2)} | >= ${CLAIMS_GOAL} | ${verdict(batch, CLAIMS_GOAL)} |`);
+    lines.push(`| ${c.processes} | claims + completion transaction with outbox vs the bare loop (one commit per batch) | ${n(c.postgres)} | ${n(c.bareBatch)} | ${batch.toFixed(2)} | >= ${CLAIMS_GOAL} | ${verdict(batch, CLAIMS_GOAL)} |`);
   }
   for (const d of deliveries) {
     const ratio = d.postgres / d.sqlite;
