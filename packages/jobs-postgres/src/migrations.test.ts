@@ -126,6 +126,7 @@ describe('postgres job store options', () => {
       schema: 'ferry',
       poolSize: 10,
       listen: true,
+      preparedStatements: true,
       migrate: true,
     });
     expect(PostgresJobsOptions.safeParse({ connectionString: 'postgres://u@127.0.0.1/db', extra: 1 }).success).toBe(false);

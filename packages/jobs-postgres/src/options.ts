@@ -22,6 +22,12 @@ export const PostgresJobsOptions = z.strictObject({
   poolSize: z.int().min(1).max(1000).default(10),
   /** LISTEN for new work; false behind a transaction-pooling proxy (pgbouncer transaction mode). */
   listen: z.boolean().default(true),
+  /**
+   * Run statements as named prepared statements, planned once per connection (the claims' plans
+   * cost about as much as running them). False behind a transaction-pooling proxy that cannot
+   * carry them (pgbouncer before 1.21, or `max_prepared_statements = 0`).
+   */
+  preparedStatements: z.boolean().default(true),
   /** Apply pending migrations at start-up; false to require `ferry migrate` to have run. */
   migrate: z.boolean().default(true),
 });

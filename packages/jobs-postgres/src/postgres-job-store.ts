@@ -70,7 +70,7 @@ export class PostgresJobStore implements JobStore {
     this.schema = this.#options.schema;
     this.#logger = logger ?? silentLogger;
     const secrets = secretsOf(this.#options.connectionString);
-    this.#env = { tables: new Tables(this.schema), now: now ?? Date.now, secrets };
+    this.#env = { tables: new Tables(this.schema), now: now ?? Date.now, secrets, preparedStatements: this.#options.preparedStatements };
     this.#pool = new pg.Pool({ ...clientConfig(this.#options.connectionString, `ferry:${this.schema}`), max: this.#options.poolSize });
     // An idle pooled connection that dies emits 'error' on the pool; unhandled, it would crash the
     // process. The pool drops that connection and opens a new one when needed.

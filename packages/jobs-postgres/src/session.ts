@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { WorkKind } from '@ferry/core';
 import { toFerryError } from './connection.js';
@@ -5,6 +6,7 @@ import { toFerryError } from './connection.js';
 /** Anything that runs one statement: the pool outside a transaction, the transaction's client inside. */
 export interface Queryable {
   query(text: string, values?: readonly unknown[]): Promise<pg.QueryResult>;
+  query(config: pg.QueryConfig<unknown[]>): Promise<pg.QueryResult>;
 }
 
 export type Row = Record<string, unknown>;
@@ -51,11 +53,20 @@ export function workChannel(schema: string, kind: WorkKind): string {
   return `${schema}:${kind}`;
 }
 
-/** What every part shares: where its tables are, the store's clock, what to keep out of errors. */
+/** What every part shares: where its tables are, the store's clock, what to keep out of errors, how to send statements. */
 export interface StoreEnv {
   readonly tables: Tables;
   readonly now: () => number;
   readonly secrets: readonly string[];
+  readonly preparedStatements: boolean;
+}
+
+/**
+ * A prepared statement's name, the same for the same text in every process: node-postgres prepares
+ * a name once per connection and then only binds and executes it.
+ */
+export function statementName(sql: string): string {
+  return `ferry_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
 }
 
 /**
@@ -82,7 +93,8 @@ export class Session {
 
   async run(sql: string, values: readonly unknown[] = []): Promise<pg.QueryResult> {
     try {
-      return await this.db.query(sql, values);
+      const name = this.env.preparedStatements ? statementName(sql) : undefined;
+      return await this.db.query({ name, text: sql, values: values as unknown[] });
     } catch (err) {
       throw toFerryError(err, this.env.secrets, 'a query');
     }
