@@ -56,11 +56,12 @@ export async function benchClaims(o: ClaimsOptions): Promise<{ tables: string[];
           await c.query(`CREATE TABLE ${t} (id bigint PRIMARY KEY, state text NOT NULL, lease_owner text, lease_until timestamptz)`);
           // A queue table's usual index: claims find queued rows without walking past finished ones.
           await c.query(`CREATE INDEX ON ${t} (id) WHERE state = 'queued'`);
-          await c.query(`INSERT INTO ${t} (id, state) SELECT g, 'queued' FROM generate_series(1, $1::int) g`, [o.exports]);
-          await c.query(`ANALYZE ${t}`);
+          // The same history as Ferry's tables: as many jobs done before as are queued.
+          await c.query(`INSERT INTO ${t} (id, state) SELECT g, CASE WHEN g <= $1 THEN 'done' ELSE 'queued' END FROM generate_series(1, 2 * $1::int) g`, [o.exports]);
+          await c.query(`VACUUM ANALYZE ${t}`);
         }
-        // Statistics as autovacuum would have them on a live install, for Ferry's tables as for the bare ones.
-        for (const schema of [places.postgres.schema, claimPathAt.schema]) await c.query(`ANALYZE "${schema}".exports, "${schema}".endpoints, "${schema}".accounts`);
+        // Tables vacuumed and statistics as autovacuum would have them on a live install, for Ferry's tables as for the bare ones.
+        for (const schema of [places.postgres.schema, claimPathAt.schema]) await c.query(`VACUUM ANALYZE "${schema}".exports, "${schema}".endpoints, "${schema}".accounts`);
       });
 
       const owners = (label: string) => Array.from({ length: n }, (_, i) => `bench-${label}-${n}-${i}`);
@@ -135,6 +136,19 @@ async function seedFerry(at: StoreLocation, o: ClaimsOptions): Promise<void> {
       const endpoint = await ensureImplicitEndpoint(store, account.id, 'http://127.0.0.1:9/hook', 'ferry-hmac', () => null);
       accounts.push({ id: account.id, endpointId: endpoint.id });
     }
+    // A live install's table also holds the exports that ended before (kept for the retention
+    // period): as many as are queued here. Without them the statistics would say every row is
+    // queued, which no install that ran for a while has, and the planner would have no reason to
+    // prefer the index of queued exports over an account's whole history.
+    for (let start = 0; start < o.exports; start += INSERT_BATCH) {
+      await store.transaction(async (tx) => {
+        for (let i = start; i < Math.min(start + INSERT_BATCH, o.exports); i++) {
+          const ended = exportJob(accounts[i % accounts.length]!);
+          await tx.exports.insert(ended);
+          await tx.exports.fail(ended.id, null, 'history');
+        }
+      });
+    }
     for (let start = 0; start < o.exports; start += INSERT_BATCH) {
       await store.transaction(async (tx) => {
         for (let i = start; i < Math.min(start + INSERT_BATCH, o.exports); i++) await tx.exports.insert(exportJob(accounts[i % accounts.length]!));
@@ -167,7 +181,7 @@ async function verifyCompleted(at: StoreLocation, expected: number, notices: num
   const store: JobStore = await openStore(at, { listen: false });
   try {
     const counts = await store.exports.countByState();
-    if (counts.completed !== expected) throw new Error(`Ferry on ${STORE_LABEL[at.kind]}: ${JSON.stringify(counts)}, expected ${expected} completed`);
+    if (counts.completed !== expected || counts.failed !== expected) throw new Error(`Ferry on ${STORE_LABEL[at.kind]}: ${JSON.stringify(counts)}, expected ${expected} completed`);
     const queued = await store.deliveries.countByState();
     if (queued.pending !== notices) throw new Error(`Ferry on ${STORE_LABEL[at.kind]}: ${queued.pending} completion webhooks queued, expected ${notices}`);
   } finally {
