@@ -89,7 +89,11 @@ export class OwnedScratch {
   }
 
   async #ownerGone(dir: string, now: number): Promise<boolean> {
-    const owner = await readFile(join(dir, OWNER_FILE), 'utf8').then((text) => JSON.parse(text) as Owner, () => null);
+    // A torn or empty owner file (its writer is mid-write or was killed) counts as none: `.catch`, not
+    // a second `then` argument, so a JSON.parse failure is caught too.
+    const owner = await readFile(join(dir, OWNER_FILE), 'utf8')
+      .then((text) => JSON.parse(text) as Owner)
+      .catch(() => null);
     if (owner && owner.ns !== null && owner.ns === me.ns) {
       // Our own PID on a directory this process does not own: an earlier process had our PID.
       if (owner.pid === me.pid || !running(owner.pid)) return true;
