@@ -17,6 +17,12 @@ function isInt64(text: string): boolean {
   return n >= -(2n ** 63n) && n < 2n ** 63n;
 }
 
+/** Whether the text starts with a day the calendar has: V8 reads `2023-02-30` as March 2nd, the databases refuse it. */
+function realDay(text: string): boolean {
+  const day = text.slice(0, 10);
+  return new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) === day;
+}
+
 function fits(type: ColumnType, value: FilterValue): boolean {
   switch (type) {
     case 'string':
@@ -32,9 +38,9 @@ function fits(type: ColumnType, value: FilterValue): boolean {
     case 'boolean':
       return typeof value === 'boolean';
     case 'date':
-      return typeof value === 'string' && ISO_DATE.test(value) && !Number.isNaN(Date.parse(value));
+      return typeof value === 'string' && ISO_DATE.test(value) && !Number.isNaN(Date.parse(value)) && realDay(value);
     case 'timestamp':
-      return typeof value === 'string' && ISO_TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value));
+      return typeof value === 'string' && ISO_TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)) && realDay(value);
   }
 }
 
@@ -57,6 +63,8 @@ function scaled(value: FilterValue, scale: number): bigint {
 function numberToPlain(n: number): string {
   const text = String(n);
   if (!/e/i.test(text)) return text;
+  // From 1e21 up toFixed answers in exponent notation too; such a double is a whole number.
+  if (Math.abs(n) >= 1e21) return BigInt(n).toString();
   return n.toFixed(20).replace(/0+$/, '').replace(/\.$/, '');
 }
 
