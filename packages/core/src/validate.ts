@@ -22,5 +22,7 @@ export function parseOrThrow<S extends z.ZodType>(
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+  // zod puts a record key's own message (e.g. `counter names are lower snake case`) inside a generic "Invalid key in record".
+  if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? issue.message;
   return issue.message;
 }
