@@ -171,3 +171,278 @@ describe('AGGREGATE_NOT_ALLOWED', () => {
     expect(refuse({ column: 'unit', aggregate: 'Count' })).toMatch(/^"unit" allows no aggregate/);
   });
 });
+
+function refusal(query: unknown, on = catalog): { code: string; path?: string; message: string } {
+  try {
+    resolveQuery(on, parseOrThrow(DatasetQuery, query, { basePath: ['dataset'] }), ['dataset']);
+  } catch (err) {
+    if (err instanceof FerryError) return { code: err.code, path: err.path && formatPath(err.path), message: err.message };
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+const resolve = (query: unknown) => resolveQuery(catalog, DatasetQuery.parse(query), ['dataset']);
+const col = (name: string) => rentals.columns.find((c) => c.name === name)!;
+
+describe('resolving datasets, columns and limits', () => {
+  const withPrivate = createCatalog([
+    rentals,
+    DatasetDefinition.parse({
+      key: 'units',
+      relation: { table: 'units' },
+      columns: [
+        { name: 'msa', type: 'string', role: 'dimension' },
+        { name: 'unit_number', type: 'string', role: 'dimension', exportable: false },
+      ],
+    }),
+  ]);
+
+  it('reads the named dataset, or the catalog’s default', () => {
+    expect(resolveQuery(withPrivate, DatasetQuery.parse({ scopes })).dataset.key).toBe('rentals');
+    expect(resolveQuery(withPrivate, DatasetQuery.parse({ from: 'units', scopes })).dataset.key).toBe('units');
+    expect(refusal({ from: 'leases', scopes }, withPrivate)).toEqual({ code: 'UNKNOWN_DATASET', path: 'dataset.from', message: 'unknown dataset "leases"' });
+  });
+
+  it('names the dataset and column that do not exist', () => {
+    expect(refusal({ scopes: [{ column: 'rent' }] })).toEqual({ code: 'UNKNOWN_COLUMN', path: 'dataset.scopes[0].column', message: 'dataset "rentals" has no column "rent"' });
+    expect(refusal({ scopes, filters: [{ column: 'rent', filter: { gt: 1 } }] })).toEqual({
+      code: 'UNKNOWN_COLUMN',
+      path: 'dataset.filters[0].column',
+      message: 'dataset "rentals" has no column "rent"',
+    });
+  });
+
+  it('refuses a private column as an output and as a filter', () => {
+    const from = 'units';
+    expect(refusal({ from, scopes: [{ column: 'unit_number', aggregate: 'Count' }] }, withPrivate)).toEqual({
+      code: 'COLUMN_NOT_EXPORTABLE',
+      path: 'dataset.scopes[0].column',
+      message: 'column "unit_number" cannot be exported',
+    });
+    expect(refusal({ from, scopes, filters: [{ or: [{ column: 'unit_number', filter: { equals: '4B' } }] }] }, withPrivate)).toEqual({
+      code: 'COLUMN_NOT_EXPORTABLE',
+      path: 'dataset.filters[0].or[0].column',
+      message: 'column "unit_number" cannot be exported',
+    });
+  });
+
+  it('defaults the limit to the dataset’s maximum and allows exactly that many rows', () => {
+    expect(resolve({ scopes }).limit).toBe(50_000);
+    expect(resolve({ scopes, limit: 50_000 }).limit).toBe(50_000);
+    expect(resolve({ scopes, limit: 1 }).limit).toBe(1);
+    expect(refusal({ scopes, limit: 50_001 })).toEqual({ code: 'LIMIT_EXCEEDED', path: 'dataset.limit', message: "limit 50001 exceeds the dataset's maximum of 50000 rows" });
+  });
+
+  it('reports paths from the root when no base path is given', () => {
+    expect(() => resolveQuery(catalog, DatasetQuery.parse({ scopes: [{ column: 'rent' }] }))).toThrow(expect.objectContaining({ path: ['scopes', 0, 'column'] }));
+  });
+});
+
+describe('resolving outputs', () => {
+  it('describes each output exactly: name, column, aggregate or granularity, and type', () => {
+    const resolved = resolve({ scopes: [{ column: 'msa' }, { column: 'seen_at', granularity: 'month' }, { column: 'price', aggregate: 'Sum', alias: 'total' }] });
+    expect(resolved.outputs).toStrictEqual([
+      { name: 'msa', column: col('msa'), type: 'string' },
+      { name: 'seen_at_month', column: col('seen_at'), granularity: 'month', type: 'date' },
+      { name: 'total', column: col('price'), aggregate: 'Sum', type: 'decimal' },
+    ]);
+    expect(resolved.aggregated).toBe(true);
+    expect(resolve({ scopes: [{ column: 'msa' }, { column: 'as_of_week', granularity: 'week' }] }).aggregated).toBe(false);
+  });
+
+  it('says which granularities a time column allows, and that other columns allow none', () => {
+    expect(refusal({ scopes: [{ column: 'seen_at', granularity: 'quarter' }] })).toEqual({
+      code: 'GRANULARITY_NOT_ALLOWED',
+      path: 'dataset.scopes[0].granularity',
+      message: 'granularity quarter is not allowed on "seen_at" (allowed: month, year)',
+    });
+    expect(refusal({ scopes: [{ column: 'bed', granularity: 'year' }] })).toEqual({
+      code: 'GRANULARITY_NOT_ALLOWED',
+      path: 'dataset.scopes[0].granularity',
+      message: '"bed" is not a time column; granularity applies only to time columns',
+    });
+  });
+
+  it('refuses two outputs of one name, ignoring case, at the scope or its alias', () => {
+    expect(refusal({ scopes: [{ column: 'asking_rent', aggregate: 'Avg' }, { column: 'asking_rent', aggregate: 'Avg' }] })).toEqual({
+      code: 'VALIDATION_FAILED',
+      path: 'dataset.scopes[1]',
+      message: 'output column "avg_asking_rent" appears twice; give one scope another alias',
+    });
+    expect(refusal({ scopes: [{ column: 'bed', alias: 'Rooms' }, { column: 'msa', alias: 'rooms' }] })).toEqual({
+      code: 'VALIDATION_FAILED',
+      path: 'dataset.scopes[1].alias',
+      message: 'output column "rooms" appears twice; give one scope another alias',
+    });
+    expect(resolve({ scopes: [{ column: 'asking_rent', aggregate: 'Avg' }, { column: 'asking_rent', aggregate: 'Max' }] }).outputs.map((o) => o.name)).toEqual([
+      'avg_asking_rent',
+      'max_asking_rent',
+    ]);
+  });
+});
+
+describe('resolving filters', () => {
+  it('gives no WHERE and no HAVING without filters', () => {
+    const resolved = resolve({ scopes });
+    expect([resolved.where, resolved.having]).toEqual([null, null]);
+    expect(resolve({ scopes, filters: [] }).where).toBeNull();
+  });
+
+  it('resolves a single row filter to the comparison itself, with its type and path', () => {
+    const resolved = resolve({ scopes, filters: [{ column: 'bed', filter: { in: [1, 2] } }] });
+    expect(resolved.where).toStrictEqual({ kind: 'compare', column: col('bed'), type: 'integer', operator: 'in', operand: [1, 2], path: ['dataset', 'filters', 0, 'filter', 'in'] });
+    expect(resolved.having).toBeNull();
+  });
+
+  it('resolves an aggregate filter to HAVING, typed as the aggregate’s result', () => {
+    const resolved = resolve({ scopes: [{ column: 'msa' }, { column: 'price', aggregate: 'Sum' }], filters: [{ column: 'price', aggregate: 'Avg', filter: { gte: 1.5 } }] });
+    expect(resolved.having).toStrictEqual({
+      kind: 'compare',
+      column: col('price'),
+      aggregate: 'Avg',
+      type: 'double',
+      operator: 'gte',
+      operand: 1.5,
+      path: ['dataset', 'filters', 0, 'filter', 'gte'],
+    });
+    expect(resolved.where).toBeNull();
+  });
+
+  it('keeps groups with their kind, and sends a group of aggregate filters to HAVING', () => {
+    const agg = (gt: number) => ({ column: 'asking_rent', aggregate: 'Max', filter: { gt } });
+    const resolved = resolve({
+      scopes: [{ column: 'msa' }, { column: 'asking_rent', aggregate: 'Max' }],
+      filters: [
+        { or: [{ column: 'bed', filter: { equals: 1 } }, { column: 'bed', filter: { equals: 2 } }] },
+        { and: [{ or: [agg(1), agg(2)] }, agg(3)] },
+      ],
+    });
+    expect(resolved.where).toMatchObject({ kind: 'or', items: [{ kind: 'compare', operand: 1 }, { kind: 'compare', operand: 2 }] });
+    expect(resolved.having).toMatchObject({ kind: 'and', items: [{ kind: 'or', items: [{ operand: 1 }, { operand: 2 }] }, { operand: 3, aggregate: 'Max' }] });
+    expect((resolved.having as { items: Array<{ items?: Array<{ path: unknown }> }> }).items[0]!.items![1]!.path).toEqual(['dataset', 'filters', 1, 'and', 0, 'or', 1, 'filter', 'gt']);
+  });
+
+  it('refuses a group that mixes the two, even one level down', () => {
+    const query = {
+      scopes: [{ column: 'msa' }, { column: 'bed', aggregate: 'Count' }],
+      filters: [{ and: [{ or: [{ column: 'bed', aggregate: 'Count', filter: { gt: 1 } }] }, { column: 'bed', filter: { gt: 1 } }] }],
+    };
+    expect(refusal(query)).toEqual({ code: 'VALIDATION_FAILED', path: 'dataset.filters[0].and', message: 'a group cannot mix filters on aggregates with filters on rows' });
+  });
+
+  it('refuses an aggregate filter where nothing is aggregated, saying why', () => {
+    expect(refusal({ scopes, filters: [{ column: 'msa', aggregate: 'Count', filter: { gt: 1 } }] })).toEqual({
+      code: 'VALIDATION_FAILED',
+      path: 'dataset.filters[0].aggregate',
+      message: 'a filter on an aggregate needs a query with an aggregate scope (it applies after grouping)',
+    });
+  });
+
+  it('applies text operators only to text, naming the column or aggregate', () => {
+    for (const operator of ['contains', 'notContains', 'startsWith', 'endsWith']) {
+      expect(resolve({ scopes, filters: [{ column: 'msa', filter: { [operator]: 'S' } }] }).where).toMatchObject({ operator, type: 'string' });
+      expect(refusal({ scopes, filters: [{ column: 'bed', filter: { [operator]: '1' } }] })).toEqual({
+        code: 'TYPE_MISMATCH',
+        path: `dataset.filters[0].filter.${operator}`,
+        message: `${operator} applies to text; column "bed" is integer`,
+      });
+    }
+    const counted = { scopes: [{ column: 'msa', aggregate: 'Count' }] };
+    expect(refusal({ ...counted, filters: [{ column: 'msa', aggregate: 'Count', filter: { startsWith: '1' } }] })).toMatchObject({
+      code: 'TYPE_MISMATCH',
+      message: 'startsWith applies to text; Count of "msa" is bigint',
+    });
+    // The smallest market name is still text.
+    expect(resolve({ ...counted, filters: [{ column: 'msa', aggregate: 'Min', filter: { startsWith: 'S' } }] }).having).toMatchObject({ type: 'string' });
+  });
+
+  it('refuses order comparisons on booleans, but not equality or null checks', () => {
+    for (const [operator, operand] of [['gt', true], ['gte', true], ['lt', false], ['lte', false], ['between', [false, true]]] as const) {
+      expect(refusal({ scopes, filters: [{ column: 'furnished', filter: { [operator]: operand } }] })).toEqual({
+        code: 'TYPE_MISMATCH',
+        path: `dataset.filters[0].filter.${operator}`,
+        message: `${operator} does not apply to booleans (column "furnished")`,
+      });
+    }
+    for (const filter of [{ equals: true }, { notEquals: false }, { in: [true] }, { notIn: [false] }, { isNull: true }]) {
+      expect(resolve({ scopes, filters: [{ column: 'furnished', filter }] }).where).toMatchObject({ type: 'boolean', operand: Object.values(filter)[0] });
+    }
+  });
+
+  it('checks null tests on any column without typing the operand', () => {
+    for (const column of ['msa', 'bed', 'price', 'as_of_week', 'seen_at']) expect(resolve({ scopes, filters: [{ column, filter: { isNull: false } }] }).where).toMatchObject({ operator: 'isNull', operand: false });
+  });
+
+  it('checks every value of a list at its index, and a between’s order in the column’s type', () => {
+    expect(refusal({ scopes, filters: [{ column: 'bed', filter: { notIn: [1, 2, 'three'] } }] })).toEqual({
+      code: 'TYPE_MISMATCH',
+      path: 'dataset.filters[0].filter.notIn[2]',
+      message: '"three" is not a valid integer for column "bed"',
+    });
+    expect(refusal({ scopes, filters: [{ column: 'bed', filter: { between: ['one', 2] } }] })).toMatchObject({ path: 'dataset.filters[0].filter.between[0]' });
+    expect(refusal({ scopes, filters: [{ column: 'bed', filter: { between: [3, 2] } }] })).toEqual({
+      code: 'VALIDATION_FAILED',
+      path: 'dataset.filters[0].filter.between',
+      message: 'between needs low <= high, got [3,2]',
+    });
+    expect(resolve({ scopes, filters: [{ column: 'bed', filter: { between: [2, 2] } }] }).where).toMatchObject({ operand: [2, 2] });
+    // As decimals 10.5 > 9.75; as text "10.5" < "9.75".
+    expect(resolve({ scopes, filters: [{ column: 'price', filter: { between: ['9.75', '10.5'] } }] }).where).toMatchObject({ operand: ['9.75', '10.5'] });
+    expect(resolve({ scopes, filters: [{ column: 'price', filter: { between: [1e21, 2e21] } }] }).where).toMatchObject({ operand: [1e21, 2e21] });
+    expect(refusal({ scopes, filters: [{ column: 'price', filter: { between: [2e21, 1e21] } }] })).toMatchObject({ code: 'VALIDATION_FAILED', path: 'dataset.filters[0].filter.between' });
+  });
+
+  it('refuses a day the calendar does not have, before any database sees it', () => {
+    expect(refusal({ scopes, filters: [{ column: 'as_of_week', filter: { equals: '2023-02-29' } }] })).toEqual({
+      code: 'TYPE_MISMATCH',
+      path: 'dataset.filters[0].filter.equals',
+      message: '"2023-02-29" is not a valid date for column "as_of_week"',
+    });
+    expect(refusal({ scopes, filters: [{ column: 'seen_at', filter: { gte: '2024-04-31T00:00:00Z' } }] })).toMatchObject({ code: 'TYPE_MISMATCH', path: 'dataset.filters[0].filter.gte' });
+  });
+});
+
+describe('resolving the order', () => {
+  const scoped = { scopes: [{ column: 'msa' }, { column: 'bed', alias: 'rooms' }, { column: 'asking_rent', aggregate: 'Avg' }] };
+
+  it('gives no order at all for orderBy null', () => {
+    expect(resolve({ ...scoped, orderBy: null }).orderBy).toEqual([]);
+  });
+
+  it('orders by the requested outputs first, then every other output ascending', () => {
+    expect(resolve({ ...scoped, orderBy: [{ column: 'rooms', direction: 'desc' }, { column: 'msa' }] }).orderBy).toEqual([
+      { output: 1, direction: 'desc' },
+      { output: 0, direction: 'asc' },
+      { output: 2, direction: 'asc' },
+    ]);
+    expect(resolve({ ...scoped, orderBy: [] }).orderBy).toEqual([0, 1, 2].map((output) => ({ output, direction: 'asc' })));
+  });
+
+  it('accepts the column of exactly one scope for its output, but an output name first', () => {
+    expect(resolve({ ...scoped, orderBy: [{ column: 'asking_rent', direction: 'desc' }] }).orderBy[0]).toEqual({ output: 2, direction: 'desc' });
+    expect(resolve({ ...scoped, orderBy: [{ column: 'bed' }] }).orderBy[0]).toEqual({ output: 1, direction: 'asc' });
+    // "msa" is the name of output 1 and the column of output 0: the name wins.
+    const swapped = resolve({ scopes: [{ column: 'msa', alias: 'market' }, { column: 'bed', alias: 'msa' }], orderBy: [{ column: 'msa', direction: 'desc' }] });
+    expect(swapped.orderBy).toEqual([
+      { output: 1, direction: 'desc' },
+      { output: 0, direction: 'asc' },
+    ]);
+  });
+
+  it('refuses a column that names no single output, listing the outputs', () => {
+    const twice = { scopes: [{ column: 'asking_rent', aggregate: 'Avg' }, { column: 'asking_rent', aggregate: 'Max' }] };
+    expect(refusal({ ...twice, orderBy: [{ column: 'asking_rent' }] })).toEqual({
+      code: 'UNKNOWN_COLUMN',
+      path: 'dataset.orderBy[0].column',
+      message: 'orderBy must name an output column (avg_asking_rent, max_asking_rent), got "asking_rent"',
+    });
+  });
+
+  it('refuses ordering one output twice, even under two names', () => {
+    expect(refusal({ ...scoped, orderBy: [{ column: 'avg_asking_rent' }, { column: 'asking_rent', direction: 'desc' }] })).toEqual({
+      code: 'VALIDATION_FAILED',
+      path: 'dataset.orderBy[1]',
+      message: 'output "avg_asking_rent" is ordered twice',
+    });
+  });
+});

@@ -55,3 +55,37 @@ describe('byte streams', () => {
     expect(() => throwIfAborted(bare.signal)).toThrow('aborted');
   });
 });
+
+describe('byte streams at their edges', () => {
+  it('collects nothing to an empty buffer', async () => {
+    expect((await collectBytes(chunks())).length).toBe(0);
+  });
+
+  it('measure passes nothing of a body aborted before it starts, and keeps the reason', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('shutting down'));
+    const seen: string[] = [];
+    const { body, result } = measure(
+      tapBytes(chunks('a', 'b'), (c) => seen.push(Buffer.from(c).toString())),
+      ac.signal,
+    );
+    await expect(collectBytes(body)).rejects.toThrow('shutting down');
+    expect(result.size).toBe(0);
+    expect(result.sha256()).toBe(createHash('sha256').digest('hex'));
+    expect((result.bodyError as Error).message).toBe('shutting down');
+    expect(seen).toEqual(['a']);
+  });
+
+  it('measure hashes an empty body as the empty string', async () => {
+    const { body, result } = measure(chunks(), new AbortController().signal);
+    expect((await collectBytes(body)).length).toBe(0);
+    expect(result).toMatchObject({ size: 0, bodyError: undefined });
+    expect(result.sha256()).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+
+  it('throwIfAborted rethrows the platform’s own AbortError when no reason was given', () => {
+    const ac = new AbortController();
+    ac.abort();
+    expect(() => throwIfAborted(ac.signal)).toThrow(expect.objectContaining({ name: 'AbortError' }));
+  });
+});
