@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
-import { FerryError, formatPath } from './errors.js';
 import { Compression, ExportFormat, ExportListRequest, ExportRequest, ExportState, WebhookPayload } from './export.js';
-import { parseOrThrow } from './validate.js';
+import { refusal } from './test-support/refusal.js';
 
-function refusal(schema: z.ZodType, value: unknown): { path: string; message: string } {
-  try {
-    parseOrThrow(schema, value);
-  } catch (err) {
-    if (err instanceof FerryError && err.code === 'VALIDATION_FAILED') return { path: formatPath(err.path ?? []), message: err.message };
-    throw err;
-  }
-  throw new Error(`expected ${JSON.stringify(value).slice(0, 200)} to be refused`);
-}
 
 const request = { dataset: { scopes: [{ column: 'msa' }] }, webhookURL: 'https://example.com/h', name: 'rents', format: 'csv' };
 

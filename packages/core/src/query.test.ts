@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
-import { FerryError, formatPath } from './errors.js';
 import {
   Aggregate,
   Alias,
@@ -17,18 +15,8 @@ import {
   scopeOutputName,
   type FilterNode,
 } from './query.js';
-import { parseOrThrow } from './validate.js';
+import { refusal } from './test-support/refusal.js';
 
-/** The 400 a client gets: the dotted path of the first bad field and its message. */
-function refusal(schema: z.ZodType, value: unknown): { path: string; message: string } {
-  try {
-    parseOrThrow(schema, value);
-  } catch (err) {
-    if (err instanceof FerryError && err.code === 'VALIDATION_FAILED') return { path: formatPath(err.path ?? []), message: err.message };
-    throw err;
-  }
-  throw new Error(`expected ${JSON.stringify(value).slice(0, 200)} to be refused`);
-}
 
 const leaf = { column: 'bed', filter: { equals: 1 } };
 const query = (extra: Record<string, unknown>) => ({ scopes: [{ column: 'msa' }], ...extra });

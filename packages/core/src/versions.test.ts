@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
-import { FerryError, formatPath } from './errors.js';
-import { parseOrThrow } from './validate.js';
 import { DatasetVersioning, DeltaQuery, ExportScheduleCreate, SnapshotQuery, VERSION_EVENT_FIELDS, VersionListRequest } from './versions.js';
+import { refusal } from './test-support/refusal.js';
 
-function refusal(schema: z.ZodType, value: unknown): { path: string; message: string } {
-  try {
-    parseOrThrow(schema, value);
-  } catch (err) {
-    if (err instanceof FerryError && err.code === 'VALIDATION_FAILED') return { path: formatPath(err.path ?? []), message: err.message };
-    throw err;
-  }
-  throw new Error(`expected ${JSON.stringify(value)} to be refused`);
-}
 
 describe('dataset versioning in the catalog', () => {
   it('accepts counters, a schedule, retention and a row cap, trimming the text', () => {
