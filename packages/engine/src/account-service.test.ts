@@ -80,6 +80,74 @@ describe('AccountService', () => {
   });
 });
 
+describe('AccountService: tenants and keys', () => {
+  it('creates an account on the injected clock, and lists accounts oldest first', async () => {
+    const a = await accounts.createAccount('first tenant');
+    clock = new Date('2026-01-02T00:00:00Z');
+    const b = await accounts.createAccount(null);
+    expect(a).toMatchObject({ name: 'first tenant', createdAt: new Date('2026-01-01T00:00:00Z') });
+    expect(b).toMatchObject({ name: null, createdAt: new Date('2026-01-02T00:00:00Z') });
+    expect((await accounts.listAccounts()).map((x) => x.id)).toEqual([a.id, b.id]);
+    // No sinks configured: an account gets no hidden endpoints.
+    expect(await jobs.endpoints.listRegistered(a.id)).toEqual([]);
+  });
+
+  it('issues a key shown once, stored by its first 12 characters and hash only', async () => {
+    const tenant = await accounts.createAccount('tenant');
+    const { id, key, record } = await accounts.createKey(tenant.id);
+    expect(id).toMatch(/^key_[A-Za-z0-9_-]{22}$/);
+    expect(key).toMatch(/^fk_[A-Za-z0-9_-]{32}$/);
+    expect(record).toEqual({ id, accountId: tenant.id, prefix: key.slice(0, 12), createdAt: clock, lastUsedAt: null, revokedAt: null });
+    expect(await accounts.listKeys(tenant.id)).toEqual([record]);
+    await expect(accounts.listKeys(tenant.id + 100)).rejects.toMatchObject({ code: 'NOT_FOUND', message: `no account ${tenant.id + 100}` });
+  });
+
+  it('revokes a key for the operator whatever its account, at the injected time; an unknown key is not found', async () => {
+    const tenant = await accounts.createAccount('tenant');
+    const { id, key } = await accounts.createKey(tenant.id);
+    clock = new Date('2026-01-05T00:00:00Z');
+    await accounts.revokeKey(id);
+    expect((await jobs.accounts.getKey(id))!.revokedAt).toEqual(new Date('2026-01-05T00:00:00Z'));
+    await expect(accounts.authenticate(key)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(accounts.revokeKey('key_never')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no key key_never' });
+    // Its own account may revoke it too (again: nothing changes).
+    await accounts.revokeKey(id, tenant.id);
+    expect((await jobs.accounts.getKey(id))!.revokedAt).toEqual(new Date('2026-01-05T00:00:00Z'));
+  });
+
+  it('generates a first key again once every key was revoked, for the same default account', async () => {
+    const first = (await accounts.bootstrap(undefined))!;
+    const account = await accounts.authenticate(first);
+    const [record] = await accounts.listKeys(account.id);
+    await accounts.revokeKey(record!.id);
+    const second = await accounts.bootstrap(undefined);
+    expect(second).toMatch(/^fk_/);
+    expect(second).not.toBe(first);
+    expect((await accounts.authenticate(second!)).id).toBe(account.id);
+    expect(await jobs.settings.get('default_account_id')).toBe(String(account.id));
+  });
+
+  it('makes the oldest existing account the default, and generates no key while a tenant’s key is active', async () => {
+    const oldest = await accounts.createAccount('oldest');
+    const tenant = await accounts.createAccount('tenant');
+    await accounts.createKey(tenant.id);
+    expect(await accounts.bootstrap(undefined)).toBeNull();
+    await accounts.bootstrap('configured-key-abcdef');
+    expect((await accounts.authenticate('configured-key-abcdef')).id).toBe(oldest.id);
+    expect(await accounts.listAccounts()).toHaveLength(2);
+  });
+
+  it('keeps a configured key with the account it was first registered for', async () => {
+    const tenant = await accounts.createAccount('tenant');
+    await jobs.settings.put('default_account_id', String(tenant.id));
+    await accounts.bootstrap('configured-key-abcdef');
+    const [record] = await accounts.listKeys(tenant.id);
+    await accounts.bootstrap('configured-key-abcdef');
+    expect(await accounts.listKeys(tenant.id)).toEqual([record]);
+    expect((await accounts.authenticate('configured-key-abcdef')).keyId).toBe(record!.id);
+  });
+});
+
 describe('stored API keys', () => {
   it('are the hex SHA-256 of the key, so keys issued by earlier releases keep authenticating', async () => {
     const account = await jobs.accounts.create({ name: 'upgraded', createdAt: clock });
