@@ -11,7 +11,7 @@ import { PostgresExports } from './parts/exports.js';
 import { PostgresSchedules } from './parts/schedules.js';
 import { PostgresSettings } from './parts/settings.js';
 import { PostgresVersions } from './parts/versions.js';
-import { inTransaction, Session, Tables, type StoreEnv } from './session.js';
+import { inTransaction, Session, StatementNames, Tables, type StoreEnv } from './session.js';
 import { WorkListener } from './work-listener.js';
 import { WorkSignals } from './work-signals.js';
 
@@ -70,7 +70,7 @@ export class PostgresJobStore implements JobStore {
     this.schema = this.#options.schema;
     this.#logger = logger ?? silentLogger;
     const secrets = secretsOf(this.#options.connectionString);
-    this.#env = { tables: new Tables(this.schema), now: now ?? Date.now, secrets, preparedStatements: this.#options.preparedStatements };
+    this.#env = { tables: new Tables(this.schema), now: now ?? Date.now, secrets, statements: new StatementNames(this.#options.preparedStatements) };
     this.#pool = new pg.Pool({ ...clientConfig(this.#options.connectionString, `ferry:${this.schema}`), max: this.#options.poolSize });
     // An idle pooled connection that dies emits 'error' on the pool; unhandled, it would crash the
     // process. The pool drops that connection and opens a new one when needed.
@@ -173,6 +173,7 @@ export class PostgresJobStore implements JobStore {
         this.#env,
         (inner) => inner(session),
         (kind) => announced.add(kind),
+        true,
       );
       return fn(session);
     });

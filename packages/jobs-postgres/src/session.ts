@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import type { WorkKind } from '@ferry/core';
+import { FerryError, type WorkKind } from '@ferry/core';
 import { toFerryError } from './connection.js';
 
 /** Anything that runs one statement: the pool outside a transaction, the transaction's client inside. */
@@ -58,15 +58,38 @@ export interface StoreEnv {
   readonly tables: Tables;
   readonly now: () => number;
   readonly secrets: readonly string[];
-  readonly preparedStatements: boolean;
+  readonly statements: StatementNames;
 }
 
 /**
  * A prepared statement's name, the same for the same text in every process: node-postgres prepares
  * a name once per connection and then only binds and executes it.
  */
-export function statementName(sql: string): string {
-  return `ferry_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+export function statementName(sql: string, generation = 0): string {
+  return `ferry_${createHash('sha1').update(`${generation}\0${sql}`).digest('hex').slice(0, 24)}`;
+}
+
+/**
+ * Names for prepared statements, or none when they are off. A migration run by a newer process
+ * (a rolling upgrade) can change what `SELECT *` returns; PostgreSQL then refuses to run the old
+ * prepared statement ("cached plan must not change result type") on every connection that holds
+ * it. A new generation names every statement afresh, so each connection prepares it again.
+ */
+export class StatementNames {
+  #generation = 0;
+  constructor(readonly enabled: boolean) {}
+
+  name(sql: string): string | undefined {
+    return this.enabled ? statementName(sql, this.#generation) : undefined;
+  }
+
+  /** Whether `err` is PostgreSQL refusing a prepared statement whose result type changed; if so, start a new generation. */
+  renewAfter(err: unknown): boolean {
+    const e = err as { code?: unknown; message?: unknown } | null;
+    const stale = this.enabled && e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
+    if (stale) this.#generation++;
+    return stale;
+  }
 }
 
 /**
@@ -81,6 +104,8 @@ export class Session {
     readonly env: StoreEnv,
     readonly atomic: <T>(fn: (session: Session) => Promise<T>) => Promise<T>,
     readonly announce: (kind: WorkKind) => void,
+    /** Inside a transaction a failed statement aborts it: it cannot be tried again there. */
+    readonly inTransaction = false,
   ) {}
 
   get t(): Tables {
@@ -93,9 +118,14 @@ export class Session {
 
   async run(sql: string, values: readonly unknown[] = []): Promise<pg.QueryResult> {
     try {
-      const name = this.env.preparedStatements ? statementName(sql) : undefined;
-      return await this.db.query({ name, text: sql, values: values as unknown[] });
+      return await this.db.query({ name: this.env.statements.name(sql), text: sql, values: values as unknown[] });
     } catch (err) {
+      if (this.env.statements.renewAfter(err)) {
+        // Outside a transaction the statement can simply be prepared again under its new name;
+        // inside one the transaction is aborted, and TRANSIENT has the caller try it all again.
+        if (!this.inTransaction) return this.run(sql, values);
+        throw new FerryError('TRANSIENT', 'PostgreSQL job store: the tables changed under a prepared statement (a migration ran); try again', { plugin: 'jobs:postgres', retryable: true });
+      }
       throw toFerryError(err, this.env.secrets, 'a query');
     }
   }
