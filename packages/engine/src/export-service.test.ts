@@ -168,15 +168,16 @@ describe('submit limits', () => {
 
   it('refuses a submit while queued and running exports reach maxQueued; ended ones do not count', async () => {
     const s = service({ rate: new SubmitRateLimiter({ ratePerSecond: 1000, burst: 1000 }), maxQueued: 2 });
-    const first = await s.submit(account, API_KEY, request());
     await s.submit(account, API_KEY, request());
-    await jobs.exports.claim('worker', { limit: 1, leaseMs: 60_000, maxRunningPerAccount: 10 });
+    await s.submit(account, API_KEY, request());
+    // Two submits in one millisecond rank by id: which one the claim takes is not known in advance.
+    const [running] = await jobs.exports.claim('worker', { limit: 1, leaseMs: 60_000, maxRunningPerAccount: 10 });
     const err = await refusal(s.submit(account, API_KEY, request()));
     expect([err.code, err.status, err.retryAfterSeconds]).toEqual(['TOO_MANY_QUEUED', 429, 30]);
     expect(err.message).toBe('this account has 2 exports queued or running, the most allowed (2); wait for some to finish');
     await s.submit(neighbour, API_KEY, request());
 
-    await s.cancel(account, first.queryUUID);
+    await s.cancel(account, running!.id);
     await s.submit(account, API_KEY, request());
     expect(await jobs.exports.countByState(account.id)).toMatchObject({ queued: 2, running: 0, failed: 1 });
   });
