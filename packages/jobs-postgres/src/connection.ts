@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { FerryError, type ErrorCode } from '@ferry/core';
 
-const PLUGIN = 'jobs:postgres';
+export const PLUGIN = 'jobs:postgres';
 
 /** Client settings shared by the pool, the LISTEN client and the migrator. */
 export function clientConfig(connectionString: string, applicationName: string): pg.ClientConfig {

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { FerryError, parseOrThrow } from '@ferry/core';
-import { clientConfig, secretsOf, toFerryError } from './connection.js';
+import { clientConfig, PLUGIN, secretsOf, toFerryError } from './connection.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresJobsOptions, type PostgresJobsInput } from './options.js';
 import { quoteIdent, Tables, type Queryable } from './session.js';
-
-const PLUGIN = 'jobs:postgres';
 
 /** The advisory lock key for one schema's migrations: 64 bits of a hash of its name. */
 export function migrationLockKey(schema: string): string {

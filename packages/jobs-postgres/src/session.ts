@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { FerryError, type WorkKind } from '@ferry/core';
-import { toFerryError } from './connection.js';
+import { PLUGIN, toFerryError } from './connection.js';
 
 /** Anything that runs one statement: the pool outside a transaction, the transaction's client inside. */
 export interface Queryable {
@@ -47,6 +47,9 @@ export class Tables {
     this.migrations = t('ferry_migrations');
   }
 }
+
+/** Every kind of work a process can be woken for. */
+export const WORK_KINDS: readonly WorkKind[] = ['exports', 'deliveries'];
 
 /** The NOTIFY channel for new work of one kind in one schema (`:` cannot occur in a schema name). */
 export function workChannel(schema: string, kind: WorkKind): string {
@@ -124,7 +127,7 @@ export class Session {
         // Outside a transaction the statement can simply be prepared again under its new name;
         // inside one the transaction is aborted, and TRANSIENT has the caller try it all again.
         if (!this.inTransaction) return this.run(sql, values);
-        throw new FerryError('TRANSIENT', 'PostgreSQL job store: the tables changed under a prepared statement (a migration ran); try again', { plugin: 'jobs:postgres', retryable: true });
+        throw new FerryError('TRANSIENT', 'PostgreSQL job store: the tables changed under a prepared statement (a migration ran); try again', { plugin: PLUGIN });
       }
       throw toFerryError(err, this.env.secrets, 'a query');
     }

@@ -1,9 +1,8 @@
 import pg from 'pg';
 import type { Logger, WorkKind } from '@ferry/core';
 import { redact } from './connection.js';
-import { quoteIdent, workChannel } from './session.js';
+import { quoteIdent, WORK_KINDS, workChannel } from './session.js';
 
-const KINDS: readonly WorkKind[] = ['exports', 'deliveries'];
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 30_000;
 
@@ -14,7 +13,7 @@ const MAX_RETRY_MS = 30_000;
  * may have been committed while nobody listened. Listeners are a hint: workers still poll.
  */
 export class WorkListener {
-  readonly #listeners = new Map<WorkKind, Set<() => void>>(KINDS.map((k) => [k, new Set()]));
+  readonly #listeners = new Map<WorkKind, Set<() => void>>(WORK_KINDS.map((k) => [k, new Set()]));
   readonly #kindByChannel: Map<string, WorkKind>;
   #client: pg.Client | null = null;
   #connecting: Promise<void> | null = null;
@@ -28,7 +27,7 @@ export class WorkListener {
     private readonly logger: Logger,
     private readonly secrets: readonly string[],
   ) {
-    this.#kindByChannel = new Map(KINDS.map((k) => [workChannel(schema, k), k]));
+    this.#kindByChannel = new Map(WORK_KINDS.map((k) => [workChannel(schema, k), k]));
   }
 
   subscribe(kind: WorkKind, listener: () => void): () => void {
@@ -86,7 +85,7 @@ export class WorkListener {
         const reconnected = this.#retryMs !== FIRST_RETRY_MS;
         this.#client = client;
         this.#retryMs = FIRST_RETRY_MS;
-        if (reconnected) for (const kind of KINDS) this.#notify(kind);
+        if (reconnected) for (const kind of WORK_KINDS) this.#notify(kind);
       } catch (err) {
         drop(err);
       } finally {

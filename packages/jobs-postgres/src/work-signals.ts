@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger, WorkKind } from '@ferry/core';
 import { redact } from './connection.js';
-import { workChannel } from './session.js';
+import { WORK_KINDS, workChannel } from './session.js';
 
 /**
  * Announces new work with NOTIFY after the transaction that made it has committed, coalesced per
@@ -25,7 +25,7 @@ export class WorkSignals {
 
   constructor(pool: pg.Pool, schema: string, logger: Logger, secrets: readonly string[]) {
     this.#pool = pool;
-    this.#channels = new Map((['exports', 'deliveries'] as const).map((k) => [k, workChannel(schema, k)]));
+    this.#channels = new Map(WORK_KINDS.map((k) => [k, workChannel(schema, k)]));
     this.#logger = logger;
     this.#secrets = secrets;
   }

@@ -54,8 +54,7 @@ export class PostgresDeliveries implements DeliveriesPart {
     // The endpoint's URL is copied beside the delivery so its history still names a URL after the
     // endpoint is deleted; while the endpoint exists, reads show its current URL.
     const inserted = await this.s.changed(
-      `
-         INSERT INTO ${this.table} (id, account_id, endpoint_id, endpoint_url, message_id, export_id, event_type, body, headers, state,
+      `INSERT INTO ${this.table} (id, account_id, endpoint_id, endpoint_url, message_id, export_id, event_type, body, headers, state,
            next_attempt_at, created_at)
          SELECT n.id, n.account_id, n.endpoint_id, ep.url, n.message_id, n.export_id, n.event_type, n.body, n.headers, 'pending', $10, n.created_at
          FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
