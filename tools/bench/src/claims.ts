@@ -136,24 +136,24 @@ async function seedFerry(at: StoreLocation, o: ClaimsOptions): Promise<void> {
       const endpoint = await ensureImplicitEndpoint(store, account.id, 'http://127.0.0.1:9/hook', 'ferry-hmac', () => null);
       accounts.push({ id: account.id, endpointId: endpoint.id });
     }
+    /** `o.exports` new exports spread over the accounts, in transactions of INSERT_BATCH; `ended` fails each at once. */
+    const insertAll = async (ended: boolean): Promise<void> => {
+      for (let start = 0; start < o.exports; start += INSERT_BATCH) {
+        await store.transaction(async (tx) => {
+          for (let i = start; i < Math.min(start + INSERT_BATCH, o.exports); i++) {
+            const job = exportJob(accounts[i % accounts.length]!);
+            await tx.exports.insert(job);
+            if (ended) await tx.exports.fail(job.id, null, 'history');
+          }
+        });
+      }
+    };
     // A live install's table also holds the exports that ended before (kept for the retention
     // period): as many as are queued here. Without them the statistics would say every row is
     // queued, which no install that ran for a while has, and the planner would have no reason to
     // prefer the index of queued exports over an account's whole history.
-    for (let start = 0; start < o.exports; start += INSERT_BATCH) {
-      await store.transaction(async (tx) => {
-        for (let i = start; i < Math.min(start + INSERT_BATCH, o.exports); i++) {
-          const ended = exportJob(accounts[i % accounts.length]!);
-          await tx.exports.insert(ended);
-          await tx.exports.fail(ended.id, null, 'history');
-        }
-      });
-    }
-    for (let start = 0; start < o.exports; start += INSERT_BATCH) {
-      await store.transaction(async (tx) => {
-        for (let i = start; i < Math.min(start + INSERT_BATCH, o.exports); i++) await tx.exports.insert(exportJob(accounts[i % accounts.length]!));
-      });
-    }
+    await insertAll(true);
+    await insertAll(false);
   } finally {
     await store.close();
   }
@@ -181,7 +181,7 @@ async function verifyCompleted(at: StoreLocation, expected: number, notices: num
   const store: JobStore = await openStore(at, { listen: false });
   try {
     const counts = await store.exports.countByState();
-    if (counts.completed !== expected || counts.failed !== expected) throw new Error(`Ferry on ${STORE_LABEL[at.kind]}: ${JSON.stringify(counts)}, expected ${expected} completed`);
+    if (counts.completed !== expected || counts.failed !== expected) throw new Error(`Ferry on ${STORE_LABEL[at.kind]}: ${JSON.stringify(counts)}, expected ${expected} completed and the ${expected} ended before the run`);
     const queued = await store.deliveries.countByState();
     if (queued.pending !== notices) throw new Error(`Ferry on ${STORE_LABEL[at.kind]}: ${queued.pending} completion webhooks queued, expected ${notices}`);
   } finally {
