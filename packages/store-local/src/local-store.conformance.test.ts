@@ -14,9 +14,9 @@ describeStoreConformance({
     root = await mkdtemp(join(tmpdir(), 'ferry-store-'));
     return localStore.create(localStore.options.parse({ root }), { logger: silentLogger, dataDir: root });
   },
-  additionalTests: (getStore) => {
+  additionalTests: (createStore) => {
     it('leaves no temp file behind after a failed put', async () => {
-      const store = getStore();
+      const store = await createStore();
       const failing = (async function* () {
         yield Buffer.from('partial');
         throw new Error('boom');

@@ -11,7 +11,8 @@ export interface StoreConformanceOptions {
    * same. Each capability's case runs its half for what the store reports.
    */
   capabilities?: StoreCapabilities;
-  additionalTests?: (getStore: () => ObjectStore) => void;
+  /** Plugin-specific cases; each makes its own store with `createStore` (tests run in any order). */
+  additionalTests?: (createStore: () => Promise<ObjectStore>) => void;
 }
 
 type Capability = keyof StoreCapabilities;
@@ -197,6 +198,6 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       },
     });
 
-    options.additionalTests?.(() => store);
+    options.additionalTests?.(fresh);
   });
 }
