@@ -9,7 +9,7 @@ import { sinkOf } from './sinks.js';
 import { NO_METRICS, type EngineMetrics } from './metrics.js';
 
 export interface DeliveryWorkerOptions {
-  /** Deliveries in flight at once (and recorded together in one transaction). */
+  /** Deliveries in flight at once; half as many make a batch (claimed by one statement, recorded by one transaction). */
   concurrency: number;
   /** Most deliveries in flight to one endpoint across all workers: a slow or hanging receiver never holds every slot. */
   maxInFlightPerEndpoint: number;
@@ -100,68 +100,81 @@ export class DeliveryWorker {
 
   /** Attempt every due delivery once (up to `concurrency`) and record them. Returns how many were attempted. */
   async runOnce(): Promise<number> {
-    const due = await this.#settleAndClaim([], this.#opts.concurrency);
+    const due = await this.#claim(this.#opts.concurrency);
     if (due.length === 0) return 0;
-    const outcomes = await Promise.all(due.map((d) => this.#attempt(d)));
-    await this.#settleAndClaim(outcomes, 0);
+    await this.#record(await Promise.all(due.map((d) => this.#attempt(d))));
     return due.length;
   }
 
-  /** Record finished attempts and claim more in one transaction: one commit per batch on the hot path. */
-  #settleAndClaim(outcomes: readonly AttemptOutcome[], limit: number): Promise<ClaimedDelivery[]> {
-    return this.deps.jobs.transaction(async (tx) => {
-      const { disabled } = await settleAttempts(tx, this.id, outcomes);
-      for (let i = 0; i < disabled; i++) {
-        this.counters.disabled++;
-        (this.deps.metrics ?? NO_METRICS).endpointDisabled();
-      }
-      if (limit <= 0) return [];
-      return tx.deliveries.claim(this.id, { limit, leaseMs: this.#leaseMs, maxInFlightPerEndpoint: this.#opts.maxInFlightPerEndpoint });
-    });
+  /** One statement, atomic on its own: lease up to `limit` due deliveries to this worker. */
+  #claim(limit: number): Promise<ClaimedDelivery[]> {
+    return this.deps.jobs.deliveries.claim(this.id, { limit, leaseMs: this.#leaseMs, maxInFlightPerEndpoint: this.#opts.maxInFlightPerEndpoint });
+  }
+
+  /** Record finished attempts and what they mean for their endpoints in one transaction. */
+  async #record(outcomes: readonly AttemptOutcome[]): Promise<void> {
+    const { disabled } = await this.deps.jobs.transaction((tx) => settleAttempts(tx, this.id, outcomes));
+    for (let i = 0; i < disabled; i++) {
+      this.counters.disabled++;
+      (this.deps.metrics ?? NO_METRICS).endpointDisabled();
+    }
   }
 
   /**
-   * Keeps up to `concurrency` attempts in flight. Finished attempts are recorded together (group
-   * commit: one transaction, one fsync, for however many finished meanwhile), so durability costs
-   * per batch rather than per request.
+   * Keeps up to `concurrency` attempts in flight. Claiming and recording run side by side, each one
+   * call at a time: a claim never waits for the last batch's commit, and a recording takes every
+   * attempt that finished while the one before it ran (group commit: one transaction, one fsync,
+   * however many finished). On a networked store this hides a commit's latency behind the next
+   * claim instead of adding the two up.
    */
   async #pump(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     const finished: AttemptOutcome[] = [];
+    let recording: Promise<void> | null = null;
     let firstFinishedAt = 0;
-    // Claims and records in batches: a transaction (and its fsync) per batch, not per request.
+    // Claims in batches: a round trip per batch, not per request.
     const batch = Math.max(1, Math.floor(this.#opts.concurrency / 2));
     const flushMs = 10;
-    while (this.#running || inFlight.size > 0 || finished.length > 0) {
-      try {
-        const waitedLongEnough = finished.length > 0 && performance.now() - firstFinishedAt >= flushMs;
-        const settle = finished.length >= batch || (finished.length > 0 && (inFlight.size === 0 || waitedLongEnough));
-        const outcomes = settle ? finished.splice(0) : [];
-        const free = this.#running ? this.#opts.concurrency - inFlight.size : 0;
-        const claim = free >= batch || (free > 0 && inFlight.size === 0);
-        // Recording and claiming share one transaction: one commit per batch.
-        const due = settle || claim ? await this.#settleAndClaim(outcomes, claim ? free : 0) : [];
-        for (const delivery of due) {
-          const p: Promise<void> = this.#attempt(delivery)
-            .then((o) => {
-              if (finished.length === 0) firstFinishedAt = performance.now();
-              finished.push(o);
-            })
-            .finally(() => {
-              inFlight.delete(p);
-              this.poke();
-            });
-          inFlight.add(p);
-        }
-        if (due.length > 0 && inFlight.size < this.#opts.concurrency) continue;
-        // Wake on the next finished attempt, a poke, or the timer, whichever comes first.
-        if (inFlight.size > 0 || finished.length > 0) await this.#alarm.sleep(finished.length > 0 ? flushMs : this.#opts.pollMs);
-        else if (this.#running) await this.#alarm.sleep(this.#opts.pollMs);
-      } catch (err) {
-        // A store outage must not kill the worker; unrecorded attempts are retried after their lease.
-        this.deps.logger.error({ err: String(err) }, 'delivery worker tick failed');
-        await this.#alarm.sleep(this.#opts.pollMs);
+    while (this.#running || inFlight.size > 0 || finished.length > 0 || recording) {
+      const waitedLongEnough = finished.length > 0 && performance.now() - firstFinishedAt >= flushMs;
+      if (!recording && (finished.length >= batch || (finished.length > 0 && (inFlight.size === 0 || waitedLongEnough)))) {
+        recording = this.#record(finished.splice(0))
+          // Unrecorded attempts are not lost: their deliveries are attempted again once the lease ends.
+          .catch((err: unknown) => this.deps.logger.error({ err: String(err) }, 'delivery worker could not record attempts'))
+          .finally(() => {
+            recording = null;
+            this.poke();
+          });
       }
+      // Attempts finished but not yet recorded still hold their leases: they count against the
+      // budget too, so a store slower than the receivers cannot pile up unrecorded work.
+      const free = this.#running ? Math.max(0, this.#opts.concurrency - inFlight.size - Math.max(0, finished.length - batch)) : 0;
+      let due: ClaimedDelivery[] = [];
+      if (free >= batch || (free > 0 && inFlight.size === 0)) {
+        try {
+          due = await this.#claim(free);
+        } catch (err) {
+          // A store outage must not kill the worker.
+          this.deps.logger.error({ err: String(err) }, 'delivery worker could not claim deliveries');
+          await this.#alarm.sleep(this.#opts.pollMs);
+          continue;
+        }
+      }
+      for (const delivery of due) {
+        const p: Promise<void> = this.#attempt(delivery)
+          .then((o) => {
+            if (finished.length === 0) firstFinishedAt = performance.now();
+            finished.push(o);
+          })
+          .finally(() => {
+            inFlight.delete(p);
+            this.poke();
+          });
+        inFlight.add(p);
+      }
+      if (due.length > 0 && inFlight.size < this.#opts.concurrency) continue;
+      // Wake on the next finished attempt or recording, a poke, or the timer, whichever comes first.
+      if (this.#running || inFlight.size > 0 || finished.length > 0 || recording) await this.#alarm.sleep(finished.length > 0 ? flushMs : this.#opts.pollMs);
     }
   }
 

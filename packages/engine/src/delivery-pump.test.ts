@@ -1,0 +1,192 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Account, JobStore, Logger } from '@ferry/core';
+import { silentLogger } from '@ferry/core';
+import { SqliteJobStore } from '@ferry/jobs-sqlite';
+import { createWebhookNotifier, type WebhookNotifier } from '@ferry/notifier-webhook';
+import { sampleDelivery } from '@ferry/testing/jobs';
+import { DeliveryWorker } from './delivery-worker.js';
+import { randomId } from './ids.js';
+
+/*
+ * How the delivery worker's pump uses the store, on a real SQLite store, the real notifier and a
+ * real receiver on 127.0.0.1: claims do not wait for the previous batch's recording, unrecorded
+ * attempts are bounded, and a store that fails a call is logged and outlived.
+ */
+
+let dir: string;
+let store: JobStore;
+let notifier: WebhookNotifier;
+let account: Account;
+let server: Server;
+let base: string;
+/** The webhook-id of every request that reached the receiver, in arrival order. */
+let hits: string[];
+let worker: DeliveryWorker | undefined;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ferry-delivery-pump-'));
+  store = new SqliteJobStore({ file: join(dir, 'ferry.db') });
+  account = await store.accounts.create({ name: 'pump', createdAt: new Date() });
+  notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'], timeoutMs: 5_000 });
+  hits = [];
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      hits.push(String(req.headers['webhook-id']));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  await notifier.close();
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** `count` deliveries queued, each to an endpoint of its own (so the per-endpoint cap never limits them). */
+async function queue(count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const endpointId = randomId('ep');
+    await store.endpoints.insert({
+      id: endpointId,
+      accountId: account.id,
+      url: `${base}/${i}`,
+      scheme: 'standard-webhooks',
+      secrets: [{ value: `whsec_${Buffer.from(`secret-${i}-0123456789abcdef`).toString('base64')}`, expiresAt: null }],
+      events: ['*'],
+      description: null,
+      registered: true,
+      scheduleMs: null,
+      createdAt: new Date(),
+    });
+    const delivery = sampleDelivery(account.id, endpointId, { headers: {} });
+    await store.transaction((tx) => tx.deliveries.insert([delivery]));
+    ids.push(delivery.messageId);
+  }
+  return ids;
+}
+
+/** The store, with `transaction` and `deliveries.claim` passing through `around` first. */
+function intercepted(around: { transaction?: () => Promise<void>; claim?: () => Promise<void> }): JobStore {
+  // The store's parts are frozen objects of bound functions: a copy with one function replaced.
+  const deliveries: JobStore['deliveries'] = around.claim
+    ? {
+        ...store.deliveries,
+        claim: async (...args) => {
+          await around.claim!();
+          return store.deliveries.claim(...args);
+        },
+      }
+    : store.deliveries;
+  return new Proxy(store, {
+    get: (target, key) => {
+      if (key === 'deliveries') return deliveries;
+      if (key === 'transaction' && around.transaction) {
+        return async <T>(fn: Parameters<JobStore['transaction']>[0]) => {
+          await around.transaction!();
+          return target.transaction(fn) as Promise<T>;
+        };
+      }
+      const value = Reflect.get(target, key) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+async function until(what: string, done: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('the delivery pump', () => {
+  it('claims and sends the next deliveries while the previous batch is still being recorded', async () => {
+    const sent = await queue(6);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let recordings = 0;
+    const jobs = intercepted({
+      transaction: async () => {
+        // The first recording is held until the test opens it; later ones pass.
+        if (recordings++ === 0) await gate;
+      },
+    });
+    worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { concurrency: 2, pollMs: 20 });
+    worker.start();
+    await until('four deliveries to arrive while the first recording is held', () => hits.length >= 4);
+    expect((await store.deliveries.countByState(account.id)).succeeded).toBe(0);
+    open();
+    await until('every delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 6);
+    expect([...hits].sort()).toEqual([...sent].sort());
+  });
+
+  it('stops claiming once attempts pile up unrecorded, and sends the rest once recording resumes', async () => {
+    const sent = await queue(12);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const jobs = intercepted({ transaction: () => gate });
+    worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { concurrency: 2, pollMs: 20 });
+    worker.start();
+    await until('the first deliveries', () => hits.length >= 2);
+    // Give the pump time to claim everything it would; it must stop well short of the queue.
+    await new Promise((r) => setTimeout(r, 300));
+    // The held recording's batch (1), up to `concurrency` in flight and one batch finished on top.
+    expect(hits.length).toBeLessThanOrEqual(4);
+    open();
+    await until('every delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 12);
+    expect([...hits].sort()).toEqual([...sent].sort());
+  });
+
+  it('logs a claim that fails and goes on delivering', async () => {
+    const sent = await queue(3);
+    const errors: string[] = [];
+    const logger: Logger = { ...silentLogger, error: (_obj: unknown, msg?: string) => void errors.push(String(msg)) };
+    let claims = 0;
+    const jobs = intercepted({
+      claim: async () => {
+        if (claims++ === 0) throw new Error('connection reset');
+      },
+    });
+    worker = new DeliveryWorker({ jobs, notifier, logger }, { concurrency: 4, pollMs: 20 });
+    worker.start();
+    await until('every delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 3);
+    expect(errors).toEqual(['delivery worker could not claim deliveries']);
+    expect([...hits].sort()).toEqual([...sent].sort());
+  });
+
+  it('logs a recording that fails; its deliveries are sent again under the same webhook-id once their lease ends', async () => {
+    const [sent] = await queue(1);
+    const errors: string[] = [];
+    const logger: Logger = { ...silentLogger, error: (_obj: unknown, msg?: string) => void errors.push(String(msg)) };
+    let recordings = 0;
+    const jobs = intercepted({
+      transaction: async () => {
+        if (recordings++ === 0) throw new Error('disk full');
+      },
+    });
+    // The lease is the attempt timeout plus 5 s: the retry comes after that.
+    worker = new DeliveryWorker({ jobs, notifier, logger }, { concurrency: 1, pollMs: 50, timeoutMs: 100 });
+    worker.start();
+    await until('the delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 1, 15_000);
+    expect(errors).toEqual(['delivery worker could not record attempts']);
+    expect(hits).toEqual([sent, sent]);
+    const [delivery] = await store.deliveries.list(account.id, { limit: 10 });
+    // Only the recorded attempt is in the log: the unrecorded one left no trace but the resend.
+    expect((await store.deliveries.get(delivery!.id))!.attemptLog).toHaveLength(1);
+  }, 20_000);
+});
