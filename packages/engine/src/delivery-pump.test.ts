@@ -27,6 +27,8 @@ let base: string;
 /** The webhook-id of every request that reached the receiver, in arrival order. */
 let hits: string[];
 let worker: DeliveryWorker | undefined;
+/** How long the receiver holds each request before it answers. */
+let holdMs: number;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ferry-delivery-pump-'));
@@ -34,11 +36,12 @@ beforeEach(async () => {
   account = await store.accounts.create({ name: 'pump', createdAt: new Date() });
   notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'], timeoutMs: 5_000 });
   hits = [];
+  holdMs = 0;
   server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       hits.push(String(req.headers['webhook-id']));
-      res.writeHead(204).end();
+      setTimeout(() => res.writeHead(204).end(), holdMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -189,4 +192,21 @@ describe('the delivery pump', () => {
     // Only the recorded attempt is in the log: the unrecorded one left no trace but the resend.
     expect((await store.deliveries.get(delivery!.id))!.attemptLog).toHaveLength(1);
   }, 20_000);
+
+  it('leases a delivery for longer than its attempt can take: a second worker never sends it again while a slow receiver holds it', async () => {
+    const [sent] = await queue(1);
+    holdMs = 1_500;
+    const second = new DeliveryWorker({ jobs: store, notifier, logger: silentLogger }, { pollMs: 20, timeoutMs: 3_000 });
+    worker = new DeliveryWorker({ jobs: store, notifier, logger: silentLogger }, { pollMs: 20, timeoutMs: 3_000 });
+    worker.start();
+    await until('the first request', () => hits.length === 1);
+    second.start();
+    try {
+      await until('the delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 1);
+    } finally {
+      await second.stop();
+    }
+    expect(hits).toEqual([sent]);
+    expect(worker.counters.succeeded + second.counters.succeeded).toBe(1);
+  });
 });
