@@ -10,10 +10,14 @@ export interface RowStream {
   batches: AsyncIterable<RecordBatch>;
 }
 
-/** Formats a source may write itself (pushdown). */
-export type NativeFormat = 'csv' | 'jsonl';
+/**
+ * A format a source may write itself (pushdown), named as the format writer that asks for it
+ * (`FormatWriter.pushdown`): `csv`, `jsonl`, `parquet`, or a name a source plugin and a format
+ * plugin agree on. A source answers null for a name it does not know.
+ */
+export type NativeFormat = string;
 
-/** A pushed-down export: the encoded file, byte for byte what the Arrow path and the default format writer give. */
+/** A pushed-down export: the encoded file, reading back as what the Arrow path and the format writer give (see `exportNative`). */
 export interface NativeExport {
   body: AsyncIterable<Uint8Array>;
   /** Rows written; settles once `body` has been consumed to the end. */
@@ -26,10 +30,11 @@ export interface QuerySource {
   /** Run the query. Breaking out of `batches` or aborting `signal` releases the cursor. */
   open(query: ResolvedQuery, opts: { signal: AbortSignal; batchRows?: number }): Promise<RowStream>;
   /**
-   * Optional pushdown: the database encodes the file itself (COPY). The bytes must equal what
-   * `open` + the default `@ferry/format-csv` / `@ferry/format-jsonl` writer produce; a source returns
-   * null when it cannot guarantee that for this query (the engine then uses `open`). Breaking out
-   * of `body` or aborting `signal` cancels the query.
+   * Optional pushdown: the database encodes the file itself (COPY). The file must read back equal
+   * to what `open` + the format writer that asked for `format` produce: the same rows, values and
+   * column types (Ferry's csv and jsonl pushdowns promise more: the same bytes). A source returns
+   * null for a format it does not write, or a query it cannot promise that for (the engine then
+   * uses `open`). Breaking out of `body` or aborting `signal` cancels the query.
    */
   exportNative?(query: ResolvedQuery, format: NativeFormat, opts: { signal: AbortSignal }): Promise<NativeExport | null>;
   /** A cheap round trip to the database, for readiness checks. */
@@ -48,8 +53,8 @@ export interface FormatWriter {
   /** Text formats are gzip-compressed by the engine; columnar formats compress internally. */
   readonly compressible: boolean;
   /**
-   * The source pushdown format whose bytes equal this writer's output, when they do (a csv or
-   * jsonl writer with default options); the engine then lets the database encode the file.
+   * The pushdown format whose file reads back as this writer's output (typically with the writer's
+   * default options only); the engine then lets a source that writes it encode the file.
    */
   readonly pushdown?: NativeFormat;
   /** Encode batches into bytes. Zero batches still give a valid file; input is pulled only as output is consumed. */

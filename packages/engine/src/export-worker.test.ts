@@ -188,16 +188,18 @@ describe('pushdown', () => {
     expect((await rig.read(`${job.id}/Rentals-Q1.csv`)).toString()).toMatch(/^id;city;rent\n1;Seattle;1000\n2;Portland, OR;1037\n/);
   });
 
-  it('writes Parquet through the Arrow path, uncompressed by Ferry', async () => {
-    const job = await rig.insert({ format: 'parquet' });
-    await rig.worker({ pushdown: true }).runOnce();
-    const stored = await rig.read(`${job.id}/Rentals-Q1.parquet`);
-    expect(stored.subarray(0, 4).toString()).toBe('PAR1');
-    expect((await rig.get(job.id)).result).toMatchObject({
-      pushdown: false,
-      numberRows: 25,
-      files: [{ fileName: 'Rentals-Q1.parquet', contentType: 'application/vnd.apache.parquet', rows: 25, bytes: stored.length, sha256: sha256(stored) }],
-    });
+  it('writes Parquet, uncompressed by Ferry: by DuckDB with pushdown on, through the Arrow path with it off', async () => {
+    for (const pushdown of [true, false]) {
+      const job = await rig.insert({ format: 'parquet' });
+      await rig.worker({ pushdown }).runOnce();
+      const stored = await rig.read(`${job.id}/Rentals-Q1.parquet`);
+      expect(stored.subarray(0, 4).toString()).toBe('PAR1');
+      expect((await rig.get(job.id)).result).toMatchObject({
+        pushdown,
+        numberRows: 25,
+        files: [{ fileName: 'Rentals-Q1.parquet', contentType: 'application/vnd.apache.parquet', rows: 25, bytes: stored.length, sha256: sha256(stored) }],
+      });
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
-import { throwIfAborted, type FormatWriter } from '@ferry/core';
-import type { ParquetOptions } from './options.js';
+import { throwIfAborted, type FormatWriter, type NativeFormat } from '@ferry/core';
+import { parquetOptionsSchema, type ParquetOptions } from './options.js';
 import { writerProperties } from './properties.js';
 import { emptyBatch, toWasmBatches } from './to-wasm.js';
 
@@ -23,8 +23,17 @@ export class ParquetWriter implements FormatWriter {
   readonly mediaType = 'application/vnd.apache.parquet';
   readonly extension = 'parquet';
   readonly compressible = false;
+  /**
+   * With the default options a source may write the file itself (DuckDB's COPY: zstd, row groups
+   * of DuckDB's own 122,880 rows): it reads back with the same columns, types and values. Other
+   * options are this writer's to honour.
+   */
+  readonly pushdown?: NativeFormat;
 
-  constructor(private readonly options: ParquetOptions) {}
+  constructor(private readonly options: ParquetOptions) {
+    const defaults = parquetOptionsSchema.parse({});
+    if (options.compression === defaults.compression && options.rowGroupRows === defaults.rowGroupRows) this.pushdown = 'parquet';
+  }
 
   async *write(schema: Schema, batches: AsyncIterable<RecordBatch>, opts: { signal: AbortSignal }): AsyncIterable<Uint8Array> {
     throwIfAborted(opts.signal);

@@ -5,8 +5,13 @@ import { DuckDBTypeId, type DuckDBConnection, type DuckDBType } from '@duckdb/no
 import type { NativeFormat, ResolvedQuery } from '@ferry/core';
 import { compileQuery, quoteIdent, quoteLiteral } from '@ferry/query-sql';
 
+/** The formats this source can write itself. */
+export const NATIVE_FORMATS: readonly NativeFormat[] = ['csv', 'jsonl', 'parquet'];
+
 /**
- * Pushdown for DuckDB: each output line is built in SQL exactly as the Arrow path would encode it
+ * Pushdown for DuckDB. Parquet is DuckDB's own writer: for the column types below, its file reads
+ * back with the same types and values as the Arrow path's through @ferry/format-parquet. For
+ * csv and jsonl, each output line is built in SQL exactly as the Arrow path would encode it
  * (see README, "Pushdown"), DuckDB's multithreaded COPY writes the lines to a temp file, and the
  * file is streamed back (then deleted). Lines are built in SQL rather than left to DuckDB's CSV/JSON
  * writers because those differ from Ferry's encodings (DuckDB quotes any field with `#`, prints
@@ -53,7 +58,24 @@ const INTEGERS: ReadonlySet<DuckDBTypeId> = new Set([
   DuckDBTypeId.DECIMAL,
 ]);
 
-function fragment(type: DuckDBType, format: NativeFormat): Fragment | null {
+/**
+ * Types whose Parquet columns DuckDB writes as the Arrow path + arrow-rs do (INT32/INT64 with their
+ * width, DOUBLE, BOOLEAN, UTF8, DATE, DECIMAL(p, s), TIMESTAMP micros, UTC-adjusted when zoned).
+ * Others differ (HUGEINT is DECIMAL(38, 0) on the Arrow path, BLOB text) or are not proven here.
+ */
+const PARQUET_TYPES: ReadonlySet<DuckDBTypeId> = new Set([
+  DuckDBTypeId.BOOLEAN,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.DOUBLE,
+  DuckDBTypeId.DECIMAL,
+  DuckDBTypeId.VARCHAR,
+  DuckDBTypeId.DATE,
+  DuckDBTypeId.TIMESTAMP,
+  DuckDBTypeId.TIMESTAMP_TZ,
+]);
+
+function fragment(type: DuckDBType, format: 'csv' | 'jsonl'): Fragment | null {
   const id = type.typeId;
   if (INTEGERS.has(id) || id === DuckDBTypeId.BOOLEAN) return text;
   switch (id) {
@@ -71,7 +93,7 @@ function fragment(type: DuckDBType, format: NativeFormat): Fragment | null {
 }
 
 /** The SQL of one output line per row, or null when a column cannot match the Arrow path. */
-function lineSql(columns: ReadonlyArray<{ name: string; type: DuckDBType }>, format: NativeFormat): string | null {
+function lineSql(columns: ReadonlyArray<{ name: string; type: DuckDBType }>, format: 'csv' | 'jsonl'): string | null {
   const parts: string[] = [];
   for (const [i, column] of columns.entries()) {
     const f = fragment(column.type, format);
@@ -87,39 +109,47 @@ function lineSql(columns: ReadonlyArray<{ name: string; type: DuckDBType }>, for
 export interface PlannedCopy {
   /** Bytes before the file: the CSV header (names are identifiers: never quoted). */
   preamble: Uint8Array;
+  /** The file holds finished text lines inside DuckDB's CSV quoting (see unwrap.ts), not the export itself. */
+  lines: boolean;
   run(connection: DuckDBConnection): Promise<{ file: string; rows: number; cleanup: () => Promise<void> }>;
 }
 
 /**
- * Plan the COPY for `query`, or null when its columns cannot match the Arrow path byte for byte.
- * The temp file goes under `scratchDir` (the source's own, swept after a crash), not the OS temp dir.
+ * Plan the COPY for `query`, or null when `format` is not one this source writes or a column
+ * cannot read back as the Arrow path's. The temp file goes under `scratchDir` (the source's own,
+ * swept after a crash), not the OS temp dir.
  */
 export async function planCopy(connection: DuckDBConnection, query: ResolvedQuery, format: NativeFormat, scratchDir: string): Promise<PlannedCopy | null> {
+  if (format !== 'csv' && format !== 'jsonl' && format !== 'parquet') return null;
   const { sql, params } = compileQuery(query, 'duckdb');
   const prepared = await connection.prepare(sql);
   const columns = Array.from({ length: prepared.columnCount }, (_, i) => ({ name: prepared.columnName(i), type: prepared.columnType(i) }));
   prepared.destroySync();
+  const copyTo = (select: string, to: string) => async (conn: DuckDBConnection) => {
+    const dir = await mkdtemp(join(scratchDir, 'copy-'));
+    const cleanup = () => rm(dir, { recursive: true, force: true });
+    try {
+      const file = join(dir, `export.${format}`);
+      const result = await conn.runAndReadAll(`COPY (${select}) TO ${quoteLiteral(file)} (${to})`, params);
+      return { file, rows: Number(result.getRows()[0]?.[0] ?? 0), cleanup };
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
+  };
+  if (format === 'parquet') {
+    if (!columns.every((c) => PARQUET_TYPES.has(c.type.typeId))) return null;
+    // zstd as @ferry/format-parquet's default; DuckDB's row groups are the writer's default size.
+    return { preamble: new Uint8Array(0), lines: false, run: copyTo(sql, 'FORMAT parquet, COMPRESSION zstd') };
+  }
   const line = lineSql(columns, format);
   if (!line) return null;
   const header = format === 'csv' ? `${columns.map((c) => c.name).join(',')}\n` : '';
   return {
     preamble: new TextEncoder().encode(header),
-    async run(conn) {
-      const dir = await mkdtemp(join(scratchDir, 'copy-'));
-      const cleanup = () => rm(dir, { recursive: true, force: true });
-      try {
-        const file = join(dir, `export.${format}`);
-        // One VARCHAR column of finished lines; see unwrap.ts for what DuckDB's CSV writer adds.
-        const copy =
-          `COPY (SELECT ${line} FROM (\n${sql}\n) AS ${quoteIdent('ferry_export')}) TO ${quoteLiteral(file)} ` +
-          `(FORMAT csv, HEADER false, DELIMITER '\u0001', QUOTE '\u0002', ESCAPE '\u0002')`;
-        const result = await conn.runAndReadAll(copy, params);
-        return { file, rows: Number(result.getRows()[0]?.[0] ?? 0), cleanup };
-      } catch (err) {
-        await cleanup();
-        throw err;
-      }
-    },
+    lines: true,
+    // One VARCHAR column of finished lines; see unwrap.ts for what DuckDB's CSV writer adds.
+    run: copyTo(`SELECT ${line} FROM (\n${sql}\n) AS ${quoteIdent('ferry_export')}`, `FORMAT csv, HEADER false, DELIMITER '\u0001', QUOTE '\u0002', ESCAPE '\u0002'`),
   };
 }
 

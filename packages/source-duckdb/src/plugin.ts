@@ -16,7 +16,7 @@ export const duckdbSource = definePlugin({
     sql: true,
     /** Rows arrive in bounded batches; memory does not grow with the result. */
     streaming: true,
-    /** CSV and JSON Lines written by DuckDB's COPY, byte-identical to the Arrow path (doubles excepted: null). */
+    /** Parquet (by default), CSV and JSON Lines written by DuckDB's COPY, reading back as the Arrow path's (csv and jsonl byte for byte, doubles excepted: null). */
     nativeExport: true,
   },
   create: (options, ctx) => DuckDBSource.create(options, ctx),

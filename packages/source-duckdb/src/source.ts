@@ -3,7 +3,7 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBDataChunk } from '@duckdb/
 import { FerryError, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
 import { compileQuery } from '@ferry/query-sql';
 import { planResult, toRecordBatches } from './batches.js';
-import { fileChunks, planCopy } from './native.js';
+import { fileChunks, NATIVE_FORMATS, planCopy } from './native.js';
 import type { DuckDBSourceOptions } from './options.js';
 import { OwnedScratch } from '@ferry/core';
 import { unwrapLines } from './unwrap.js';
@@ -31,9 +31,10 @@ export class DuckDBSource implements QuerySource {
   readonly #scratch: OwnedScratch;
   #closed = false;
 
-  readonly #pushdown: boolean;
+  /** The formats DuckDB may write itself. */
+  readonly #pushdown: ReadonlySet<string>;
 
-  private constructor(instance: DuckDBInstance, scratch: OwnedScratch, defaultBatchRows: number, pushdown: boolean) {
+  private constructor(instance: DuckDBInstance, scratch: OwnedScratch, defaultBatchRows: number, pushdown: ReadonlySet<string>) {
     this.#instance = instance;
     this.#scratch = scratch;
     this.#defaultBatchRows = defaultBatchRows;
@@ -62,7 +63,8 @@ export class DuckDBSource implements QuerySource {
     config['temp_directory'] = scratch.path;
     if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     try {
-      return new DuckDBSource(await DuckDBInstance.create(path, config), scratch, options.batchRows, options.pushdown);
+      const pushdown = new Set(options.pushdown === true ? NATIVE_FORMATS : options.pushdown === false ? [] : options.pushdown);
+      return new DuckDBSource(await DuckDBInstance.create(path, config), scratch, options.batchRows, pushdown);
     } catch (err) {
       await scratch.close();
       throw new FerryError('INVALID_CONFIG', `cannot open DuckDB database: ${err instanceof Error ? err.message : String(err)}`, {
@@ -119,15 +121,16 @@ export class DuckDBSource implements QuerySource {
   }
 
   /**
-   * Pushdown (see native.ts): DuckDB writes the finished CSV/JSONL lines to a temp file with its
-   * parallel COPY; the file is streamed and deleted. Null when a column type cannot match the
-   * Arrow path byte for byte. Aborting interrupts the COPY; the temp file is always removed.
+   * Pushdown (see native.ts): DuckDB writes the file (Parquet, or the finished CSV/JSONL lines) to
+   * a temp file with its parallel COPY; the file is streamed and deleted. Null for a format not
+   * enabled, or when a column type cannot read back as the Arrow path's. Aborting interrupts the
+   * COPY; the temp file is always removed.
    */
   async exportNative(query: ResolvedQuery, format: NativeFormat, opts: { signal: AbortSignal }): Promise<NativeExport | null> {
     const { signal } = opts;
     if (this.#closed) throw new FerryError('INTERNAL', 'the DuckDB source is closed', { plugin: PLUGIN });
     if (signal.aborted) throw aborted(signal);
-    if (!this.#pushdown) return null;
+    if (!this.#pushdown.has(format)) return null;
     const connection = await this.#instance.connect();
     this.#connections.add(connection);
     const onAbort = (): void => connection.interrupt();
@@ -156,7 +159,8 @@ export class DuckDBSource implements QuerySource {
           cleanup = copied.cleanup;
           await release();
           if (plan.preamble.length > 0) yield plan.preamble;
-          for await (const chunk of unwrapLines(fileChunks(copied.file))) {
+          const chunks = fileChunks(copied.file);
+          for await (const chunk of plan.lines ? unwrapLines(chunks) : chunks) {
             if (signal.aborted) throw aborted(signal);
             yield chunk;
           }

@@ -118,6 +118,8 @@ function copySql(inner: string, fields: readonly PgField[], format: NativeFormat
     }
     return `COPY (SELECT ${columns.join(', ')} ${from}) TO STDOUT WITH (FORMAT csv, HEADER)`;
   }
+  // No other format is written by PostgreSQL: the Arrow path encodes it.
+  if (format !== 'jsonl') return null;
   const parts: string[] = [];
   for (const [i, field] of fields.entries()) {
     const fragment = jsonFragment(field);

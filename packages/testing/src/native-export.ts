@@ -1,14 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { createCatalog, DatasetDefinition, resolveQuery, type DatasetQuery, type FormatWriter, type NativeFormat, type QuerySource } from '@ferry/core';
 import { sqlIdent, sqlString } from './duckdb-reader.js';
 import type { SuiteDialect } from './query-fixture.js';
 
 /**
- * Pushdown parity: for each query, the bytes a source's `exportNative` writes must equal the bytes
- * of its Arrow path (`open`) through the default CSV and JSONL writers, or `exportNative` must say
- * null. The rows hold what breaks naive encoders: NULL next to '', quotes, commas, CR/LF, `#`,
+ * Pushdown parity: for each query and each format the test hands a writer for, what a source's
+ * `exportNative` writes must read back as its Arrow path (`open`) through that writer, or
+ * `exportNative` must say null. Parquet is read back by DuckDB: the same column names and types,
+ * the same rows and values. CSV and JSON Lines are compared byte for byte (what Ferry's sources
+ * promise). The rows hold what breaks naive encoders: NULL next to '', quotes, commas, CR/LF, `#`,
  * control characters, U+2028, non-ASCII, `\.`, bigints beyond 2^53, decimals with trailing zeros,
- * dates, naive and UTC timestamps with fractions.
+ * dates, naive and UTC timestamps with fractions, doubles at every magnitude.
  */
 
 const TEXTS = ['plain', '', null, 'say "hi"', 'a,b', 'line\nbreak', 'cr\rlf', '#hash', 'tab\there', 'ctl\u0001\u001f', 'sep\u2028x', 'Zürich 東京 🚀', '\\.', ' padded '];
@@ -115,8 +121,11 @@ export const NATIVE_EXPORT_CASES: readonly NativeExportCase[] = [
 export interface NativeExportOptions {
   setup(): Promise<{ source: QuerySource; relation: DatasetDefinition['relation'] }>;
   teardown?(): Promise<void>;
-  /** The default CSV and JSONL writers (`csvFormat.create(...)`, `jsonlFormat.create(...)`). */
-  writers: Record<NativeFormat, FormatWriter>;
+  /**
+   * The formats to check, each with its writer with default options (`csvFormat.create(...)`, ...):
+   * `csv` and `jsonl` are compared byte for byte, `parquet` by what DuckDB reads back.
+   */
+  writers: Partial<Record<NativeFormat, FormatWriter>>;
   /** Arrow batch size for the comparison path; small values cross batch boundaries. */
   batchRows?: number;
   /** The source claims byte-identical doubles: the doubles case may not decline. */
@@ -144,7 +153,7 @@ export function describeNativeExport(name: string, options: NativeExportOptions)
     });
 
     for (const c of NATIVE_EXPORT_CASES) {
-      for (const format of ['csv', 'jsonl'] as const) {
+      for (const [format, writer] of Object.entries(options.writers)) {
         it(`${format}: ${c.name}`, async () => {
           expect(source.exportNative).toBeTypeOf('function');
           const signal = new AbortController().signal;
@@ -168,12 +177,49 @@ export function describeNativeExport(name: string, options: NativeExportOptions)
               yield batch;
             }
           })();
-          const generic = await collect(options.writers[format].write(stream.schema, counted, { signal }));
-          expect(pushed.toString('utf8')).toBe(generic.toString('utf8'));
-          expect(pushed.equals(generic)).toBe(true);
+          const generic = await collect(writer!.write(stream.schema, counted, { signal }));
+          if (format === 'parquet') {
+            expect(await readBackDifference(pushed, generic)).toEqual({ columns: [], pushedOnly: 0, genericOnly: 0, rows: [rows, rows] });
+          } else {
+            expect(pushed.toString('utf8')).toBe(generic.toString('utf8'));
+            expect(pushed.equals(generic)).toBe(true);
+          }
           expect(await native.rows).toBe(rows);
         });
       }
     }
   });
+}
+
+/**
+ * Two Parquet files as DuckDB reads them: the columns (name and type) that differ, the rows only one
+ * of them holds (as multisets: NULLs equal, NaN equal), and each file's row count.
+ */
+async function readBackDifference(pushed: Buffer, generic: Buffer): Promise<{ columns: string[]; pushedOnly: number; genericOnly: number; rows: [number, number] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-native-parquet-'));
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    const a = join(dir, 'pushed.parquet');
+    const b = join(dir, 'generic.parquet');
+    await writeFile(a, pushed);
+    await writeFile(b, generic);
+    const read = (file: string) => `read_parquet(${sqlString(file)})`;
+    const describe = async (file: string) =>
+      (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${read(file)}`)).getRows().map((r) => `${String(r[0])} ${String(r[1])}`);
+    const [ca, cb] = [await describe(a), await describe(b)];
+    const columns = [...ca.filter((c) => !cb.includes(c)).map((c) => `pushdown: ${c}`), ...cb.filter((c) => !ca.includes(c)).map((c) => `Arrow path: ${c}`)];
+    if (columns.length > 0) return { columns, pushedOnly: -1, genericOnly: -1, rows: [-1, -1] };
+    const count = async (sql: string) => Number((await conn.runAndReadAll(`SELECT count(*) FROM (${sql})`)).getRows()[0]![0]);
+    return {
+      columns,
+      pushedOnly: await count(`SELECT * FROM ${read(a)} EXCEPT ALL SELECT * FROM ${read(b)}`),
+      genericOnly: await count(`SELECT * FROM ${read(b)} EXCEPT ALL SELECT * FROM ${read(a)}`),
+      rows: [await count(`SELECT * FROM ${read(a)}`), await count(`SELECT * FROM ${read(b)}`)],
+    };
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
