@@ -3,6 +3,7 @@
  * in the same run, and the ratio between them. Results are recorded in docs/benchmarks.md.
  *
  *   npm run bench -- deliveries [count] [concurrency]
+ *   npm run bench -- embedded
  *   npm run bench -- exports [rows]
  *   npm run bench -- memory
  *   npm run bench -- postgres [rows]
@@ -10,6 +11,7 @@
  *   npm run bench -- startup [runs]
  */
 import { benchDeliveries } from './deliveries.js';
+import { benchEmbedded } from './embedded.js';
 import { benchExports, benchMemory } from './exports.js';
 import { benchPostgres } from './postgres.js';
 import { benchScaleOut } from './scale-out.js';
@@ -17,6 +19,7 @@ import { benchStartup } from './startup.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<string>> = {
   deliveries: (args) => benchDeliveries(args[0] ? Number(args[0]) : undefined, args[1] ? Number(args[1]) : undefined),
+  embedded: () => benchEmbedded(),
   exports: (args) => benchExports(args[0] ? Number(args[0]) : undefined),
   memory: () => benchMemory(),
   postgres: (args) => benchPostgres(args[0] ? Number(args[0]) : undefined),

@@ -17,6 +17,7 @@ import { csvFormat } from '@ferry/format-csv';
 import { jsonlFormat } from '@ferry/format-jsonl';
 import { parquetFormat } from '@ferry/format-parquet';
 import { arrowFormat } from '@ferry/format-arrow';
+import { rentalsDataset } from '@ferry/sample-rentals';
 import { BENCH_COLUMNS, PG, PG_TABLE } from './dataset.js';
 
 const spec = JSON.parse(process.argv[2]!) as {
@@ -24,30 +25,39 @@ const spec = JSON.parse(process.argv[2]!) as {
   parquet: string;
   format: ExportFormat;
   compression: Compression;
-  pushdown: boolean;
-  level: number;
+  /** Absent: the defaults users get (the source's own pushdown setting, the worker's). */
+  pushdown?: boolean;
+  /** Absent: the worker's default gzip level. */
+  level?: number;
   limit?: number;
+  /** `sample`: `parquet` is the sample dataset (19 columns, as `ferry serve` exposes it); the benchmark table otherwise. */
+  dataset?: 'sample';
   /** PostgreSQL only: the source's readMode (its default when absent). */
   readMode?: 'binary' | 'text';
 };
 
-const COLUMNS = BENCH_COLUMNS;
+const COLUMNS: ReadonlyArray<readonly [string, string, string]> =
+  spec.dataset === 'sample' ? rentalsDataset(spec.parquet).columns.map((c) => [c.name, c.type, c.role] as const) : BENCH_COLUMNS;
+const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-run-'));
 const ctx = { logger: silentLogger, dataDir: dir };
 const source: QuerySource =
   spec.source === 'duckdb'
-    ? await duckdbSource.create(duckdbSource.options.parse({ pushdown: spec.pushdown }), ctx)
+    ? await duckdbSource.create(duckdbSource.options.parse(defined({ pushdown: spec.pushdown })), ctx)
     : await postgresSource.create(
         postgresSource.options.parse({ host: PG.host, port: PG.port, user: PG.user, database: PG.database, ...(spec.readMode ? { readMode: spec.readMode } : {}) }),
         ctx,
       );
-const dataset = DatasetDefinition.parse({
-  key: 'rentals',
-  relation: spec.source === 'duckdb' ? { file: spec.parquet } : { table: PG_TABLE },
-  columns: COLUMNS.map(([name, type, role]) => ({ name, type, role })),
-  limits: { maxRows: 100_000_000 },
-});
+const dataset =
+  spec.dataset === 'sample'
+    ? rentalsDataset(spec.parquet)
+    : DatasetDefinition.parse({
+        key: 'rentals',
+        relation: spec.source === 'duckdb' ? { file: spec.parquet } : { table: PG_TABLE },
+        columns: COLUMNS.map(([name, type, role]) => ({ name, type, role })),
+        limits: { maxRows: 100_000_000 },
+      });
 const formats = new Map<string, FormatWriter>([
   ['csv', await csvFormat.create(csvFormat.options.parse({}), ctx)],
   ['jsonl', await jsonlFormat.create(jsonlFormat.options.parse({}), ctx)],
@@ -59,7 +69,7 @@ const account = await jobs.accounts.create({ name: 'bench', createdAt: new Date(
 const endpoint = await ensureImplicitEndpoint(jobs, account.id, 'https://example.invalid/hook', 'ferry-hmac', () => null);
 const worker = new ExportWorker(
   { jobs, catalog: createCatalog([dataset]), sources: new Map([['default', source]]), formats, store: new LocalStore({ root: join(dir, 'exports') }), links: new DownloadLinks('c2VjcmV0', 'http://127.0.0.1'), logger: silentLogger },
-  { gzipLevel: spec.level, pushdown: spec.pushdown },
+  defined({ gzipLevel: spec.level, pushdown: spec.pushdown }),
 );
 const id = randomUUID();
 await jobs.exports.insert({
