@@ -62,11 +62,11 @@ function overlay<T extends object>(target: T, overrides: Partial<Record<keyof T,
   });
 }
 
-/** The store as a worker killed after sending sees it: its settle never commits. */
+/** The store as a worker killed after sending sees it: its settle never commits, in a transaction or alone. */
 function killedBeforeSettling(jobs: JobStore): JobStore {
-  const parts = (tx: JobStoreParts): JobStoreParts =>
-    overlay(tx, { deliveries: overlay(tx.deliveries, { settle: () => Promise.reject(new Error('worker killed before recording its attempts')) }) });
-  return overlay(jobs, { transaction: <T>(fn: (tx: JobStoreParts) => Promise<T>) => jobs.transaction((tx) => fn(parts(tx))) });
+  const parts = <P extends JobStoreParts>(p: P): P =>
+    overlay<P>(p, { deliveries: overlay(p.deliveries, { settle: () => Promise.reject(new Error('worker killed before recording its attempts')) }) } as Partial<Record<keyof P, unknown>>);
+  return overlay(parts(jobs), { transaction: <T>(fn: (tx: JobStoreParts) => Promise<T>) => jobs.transaction((tx) => fn(parts(tx))) });
 }
 
 // Plugins are imported the way Ferry loads them, on use (apps/cli/src/plugins.ts).

@@ -350,6 +350,15 @@ export interface DeliverySettlement {
   next: { state: 'succeeded' | 'failed' } | { state: 'pending'; nextAttemptAt: Date };
 }
 
+/** A delivery `settle` recorded, with its endpoint as it stood then. */
+export interface SettledDelivery {
+  deliveryId: string;
+  endpointId: string;
+  accountId: number;
+  /** The endpoint has a run of failures (`failingSince` set), as read by the settlement. */
+  endpointFailing: boolean;
+}
+
 export interface DeliveryClaim {
   limit: number;
   leaseMs: number;
@@ -376,10 +385,11 @@ export interface DeliveriesPart {
    */
   claim(owner: string, claim: DeliveryClaim): Promise<ClaimedDelivery[]>;
   /**
-   * Record attempts: log each, count it, move the delivery to its next state and free the lease.
-   * Only deliveries `owner` still holds are settled; returns those, with their endpoints.
+   * Record attempts: log each, count it, move the delivery to its next state and free the lease,
+   * atomically (one statement where the database allows). Only deliveries `owner` still holds are
+   * settled; returns those, in the order given, with their endpoints.
    */
-  settle(owner: string, settlements: readonly DeliverySettlement[]): Promise<Array<{ deliveryId: string; endpointId: string; accountId: number }>>;
+  settle(owner: string, settlements: readonly DeliverySettlement[]): Promise<SettledDelivery[]>;
   get(id: string): Promise<(Delivery & { attemptLog: AttemptRecord[] }) | null>;
   /** The account's deliveries, oldest first. */
   list(accountId: number, query: DeliveryQuery): Promise<Delivery[]>;

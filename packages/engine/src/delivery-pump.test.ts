@@ -82,27 +82,26 @@ async function queue(count: number): Promise<string[]> {
   return ids;
 }
 
-/** The store, with `transaction` and `deliveries.claim` passing through `around` first. */
-function intercepted(around: { transaction?: () => Promise<void>; claim?: () => Promise<void> }): JobStore {
-  // The store's parts are frozen objects of bound functions: a copy with one function replaced.
-  const deliveries: JobStore['deliveries'] = around.claim
-    ? {
-        ...store.deliveries,
-        claim: async (...args) => {
-          await around.claim!();
-          return store.deliveries.claim(...args);
-        },
-      }
-    : store.deliveries;
+/**
+ * The store, with `deliveries.claim` and `deliveries.settle` passing through `around` first. A
+ * batch of successes to healthy endpoints (all these tests send) is recorded by `settle` alone.
+ */
+function intercepted(around: { claim?: () => Promise<void>; settle?: () => Promise<void> }): JobStore {
+  // The store's parts are frozen objects of bound functions: a copy with two functions replaced.
+  const deliveries: JobStore['deliveries'] = {
+    ...store.deliveries,
+    claim: async (...args) => {
+      await around.claim?.();
+      return store.deliveries.claim(...args);
+    },
+    settle: async (...args) => {
+      await around.settle?.();
+      return store.deliveries.settle(...args);
+    },
+  };
   return new Proxy(store, {
     get: (target, key) => {
       if (key === 'deliveries') return deliveries;
-      if (key === 'transaction' && around.transaction) {
-        return async <T>(fn: Parameters<JobStore['transaction']>[0]) => {
-          await around.transaction!();
-          return target.transaction(fn) as Promise<T>;
-        };
-      }
       const value = Reflect.get(target, key) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
@@ -124,7 +123,7 @@ describe('the delivery pump', () => {
     const gate = new Promise<void>((r) => (open = r));
     let recordings = 0;
     const jobs = intercepted({
-      transaction: async () => {
+      settle: async () => {
         // The first recording is held until the test opens it; later ones pass.
         if (recordings++ === 0) await gate;
       },
@@ -142,7 +141,7 @@ describe('the delivery pump', () => {
     const sent = await queue(12);
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
-    const jobs = intercepted({ transaction: () => gate });
+    const jobs = intercepted({ settle: () => gate });
     worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { concurrency: 2, pollMs: 20 });
     worker.start();
     await until('the first deliveries', () => hits.length >= 2);
@@ -179,7 +178,7 @@ describe('the delivery pump', () => {
     const logger: Logger = { ...silentLogger, error: (_obj: unknown, msg?: string) => void errors.push(String(msg)) };
     let recordings = 0;
     const jobs = intercepted({
-      transaction: async () => {
+      settle: async () => {
         if (recordings++ === 0) throw new Error('disk full');
       },
     });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Endpoint, JobStore, NewEvent } from '@ferry/core';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
-import { activeSecrets, ensureImplicitEndpoint, rotatedSecrets, settleAttempts, type AttemptOutcome } from './endpoint-rules.js';
+import { activeSecrets, ensureImplicitEndpoint, rotatedSecrets, settleAttempts, settlementOnly, type AttemptOutcome } from './endpoint-rules.js';
 import { recordEvents } from './outbox.js';
 import { randomId } from './ids.js';
 
@@ -151,12 +151,14 @@ describe('settleAttempts (endpoint health)', () => {
     deliveryId,
     attempt: { at: at(when), durationMs: 5, status: 500, error: 'HTTP 500', responseBody: null },
     next: { state: 'pending', nextAttemptAt: at('2026-02-01T00:00:00Z') },
+    endpointWasFailing: false,
     ...extra,
   });
-  const success = (deliveryId: string, when: string): AttemptOutcome => ({
+  const success = (deliveryId: string, when: string, endpointWasFailing = false): AttemptOutcome => ({
     deliveryId,
     attempt: { at: at(when), durationMs: 5, status: 200, error: null, responseBody: 'ok' },
     next: { state: 'succeeded' },
+    endpointWasFailing,
   });
 
   it('starts a run of failures at the first failure, keeps it through later ones, and ends it on a success', async () => {
@@ -179,6 +181,24 @@ describe('settleAttempts (endpoint health)', () => {
     );
     expect(await jobs.endpoints.get(target.id)).toMatchObject({ enabled: false, disabledReason: 'the receiver answered 410 Gone' });
     expect((await deliveriesTo(watcher.id)).map((d) => d.messageId)).toEqual(['evt_disable_1']);
+  });
+
+  it('ends a run of failures that began after the claim: the settlement reports it, even outside a transaction', async () => {
+    const { target, claimed } = await leased(2);
+    // Another worker's failure marks the endpoint failing after these deliveries were claimed.
+    await jobs.endpoints.markFailing(target.id, at('2026-01-01T00:00:01Z'));
+    const outcomes = [success(claimed[0]!.id, '2026-01-01T00:00:02Z'), success(claimed[1]!.id, '2026-01-01T00:00:03Z')];
+    expect(settlementOnly(outcomes)).toBe(true);
+    await settleAttempts(jobs, 'w1', outcomes);
+    expect((await jobs.endpoints.get(target.id))!.failingSince).toBeNull();
+    expect((await jobs.deliveries.countByState()).succeeded).toBe(2);
+  });
+
+  it('needs a transaction for anything beyond successes to endpoints that were healthy when claimed', () => {
+    expect(settlementOnly([success('d1', '2026-01-01T00:00:01Z'), success('d2', '2026-01-01T00:00:02Z')])).toBe(true);
+    expect(settlementOnly([success('d1', '2026-01-01T00:00:01Z'), success('d2', '2026-01-01T00:00:02Z', true)])).toBe(false);
+    expect(settlementOnly([success('d1', '2026-01-01T00:00:01Z'), failure('d2', '2026-01-01T00:00:02Z')])).toBe(false);
+    expect(settlementOnly([failure('d1', '2026-01-01T00:00:01Z', { next: { state: 'failed' } })])).toBe(false);
   });
 
   it('records nothing for deliveries whose lease the worker lost', async () => {

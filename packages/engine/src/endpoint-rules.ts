@@ -60,12 +60,25 @@ export function activeSecrets(endpoint: Pick<Endpoint, 'secrets'>, now: Date): s
 export interface AttemptOutcome extends DeliverySettlement {
   /** Disable the endpoint (410 Gone, or failing too long); the event is recorded only by the settlement that disables it. */
   disableEndpoint?: { reason: string; event: NewEvent };
+  /** The endpoint was in a run of failures when the delivery was claimed. */
+  endpointWasFailing: boolean;
+}
+
+/**
+ * Whether recording `outcomes` is the settlement alone: every attempt succeeded, to an endpoint
+ * that was healthy when claimed. That one statement is atomic by itself, so it needs no
+ * transaction around it; anything else (a failure to count, an endpoint to mark healthy or to
+ * disable) changes several parts together, in one transaction.
+ */
+export function settlementOnly(outcomes: readonly AttemptOutcome[]): boolean {
+  return outcomes.every((o) => o.next.state === 'succeeded' && !o.endpointWasFailing);
 }
 
 /**
  * Record a batch of attempts and what they mean for their endpoints, inside the caller's
- * transaction: an endpoint's latest outcome in the batch decides its health (a success ends a run
- * of failures; a failure starts one unless one is running), and an endpoint is disabled, with its
+ * transaction (or on the store itself when `settlementOnly` says the batch needs none): an
+ * endpoint's latest outcome in the batch decides its health (a success ends a run of failures; a
+ * failure starts one unless one is running), and an endpoint is disabled, with its
  * `endpoint.disabled` event, by the first outcome that asks for it. Attempts of deliveries whose
  * lease this worker lost are not recorded and change nothing.
  */
@@ -73,6 +86,7 @@ export async function settleAttempts(tx: JobStoreParts, owner: string, outcomes:
   if (outcomes.length === 0) return { disabled: 0 };
   const settled = await tx.deliveries.settle(owner, outcomes);
   const endpointOf = new Map(settled.map((s) => [s.deliveryId, s.endpointId]));
+  const failing = new Set(settled.filter((s) => s.endpointFailing).map((s) => s.endpointId));
   const runs = new Map<string, Date | null>();
   for (const o of [...outcomes].sort((a, b) => a.attempt.at.getTime() - b.attempt.at.getTime())) {
     const endpointId = endpointOf.get(o.deliveryId);
@@ -82,10 +96,12 @@ export async function settleAttempts(tx: JobStoreParts, owner: string, outcomes:
   }
   const healthy: string[] = [];
   for (const [endpointId, failingSince] of runs) {
-    if (failingSince === null) healthy.push(endpointId);
-    else await tx.endpoints.markFailing(endpointId, failingSince);
+    // Only an endpoint in a run of failures has one to end; most batches have none.
+    if (failingSince === null) {
+      if (failing.has(endpointId)) healthy.push(endpointId);
+    } else await tx.endpoints.markFailing(endpointId, failingSince);
   }
-  // Most batches succeed everywhere: one statement for all of them, not one per endpoint.
+  // One statement for all of them, not one per endpoint.
   await tx.endpoints.markHealthy(healthy);
   let disabled = 0;
   for (const o of outcomes) {

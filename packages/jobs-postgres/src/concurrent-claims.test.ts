@@ -164,7 +164,7 @@ describePostgres('postgres job store: 8 claimers, each with its own pool', servi
           busiest = Math.max(busiest, await inFlightPerEndpoint());
           sent.push(...batch.map((d) => d.id));
           const done = batch;
-          // The delivery worker's hot path: settle what was sent and claim the next batch in one transaction.
+          // Settle what was sent and claim the next batch in one transaction: a claim sees its own settlement.
           const { settled, next } = await store.transaction(async (tx) => ({
             settled: await tx.deliveries.settle(
               owner,

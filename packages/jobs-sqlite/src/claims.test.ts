@@ -125,7 +125,7 @@ describe('SqliteJobStore delivery claims', () => {
     const settled = await store.deliveries.settle('w1', [
       { deliveryId: busy[0]!, attempt: { at: clock.at(), durationMs: 5, status: 200, error: null, responseBody: null }, next: { state: 'succeeded' } },
     ]);
-    expect(settled).toEqual([{ deliveryId: busy[0], endpointId: 'ep_busy', accountId: account }]);
+    expect(settled).toEqual([{ deliveryId: busy[0], endpointId: 'ep_busy', accountId: account, endpointFailing: false }]);
     expect((await store.deliveries.claim('w2', claim)).map((d) => d.id)).toEqual([busy[2]]);
     // A lease that ran out frees its slot: the delivery is due again and the next in line follows it.
     clock.ms += 60_001;

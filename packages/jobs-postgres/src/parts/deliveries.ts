@@ -9,6 +9,7 @@ import type {
   DeliveryState,
   NewDelivery,
   QueueStats,
+  SettledDelivery,
 } from '@ferry/core';
 import { dateOrNull, num, toAttempt, toDelivery, toEndpoint } from '../rows.js';
 import type { Session } from '../session.js';
@@ -133,10 +134,11 @@ export class PostgresDeliveries implements DeliveriesPart {
     return rows.map((row): ClaimedDelivery => ({ ...toDelivery(row), endpoint: toEndpoint(row, 'ep_'), retryIndex: num(row.retry_index) }));
   }
 
-  async settle(owner: string, settlements: readonly DeliverySettlement[]): Promise<Array<{ deliveryId: string; endpointId: string; accountId: number }>> {
+  async settle(owner: string, settlements: readonly DeliverySettlement[]): Promise<SettledDelivery[]> {
     if (settlements.length === 0) return [];
     // One statement: advance the deliveries this owner still holds, log one attempt for each
-    // (numbered by the new attempt count), and report which were settled.
+    // (numbered by the new attempt count), and report which were settled, with whether their
+    // endpoint is in a run of failures (so a batch of successes to healthy endpoints needs nothing more).
     const rows = await this.s.rows(
       `WITH s AS (
          SELECT DISTINCT ON (id) *
@@ -156,7 +158,8 @@ export class PostgresDeliveries implements DeliveriesPart {
          SELECT st.id, st.attempts, s.at, s.duration_ms, s.status, s.error, s.response_body
          FROM settled st JOIN s ON s.id = st.id
        )
-       SELECT st.id, st.endpoint_id, st.account_id FROM settled st`,
+       SELECT st.id, st.endpoint_id, st.account_id, ep.failing_since IS NOT NULL AS endpoint_failing
+       FROM settled st LEFT JOIN ${this.s.t.endpoints} ep ON ep.id = st.endpoint_id`,
       [
         owner,
         settlements.map((x) => x.deliveryId),
@@ -170,12 +173,12 @@ export class PostgresDeliveries implements DeliveriesPart {
       ],
     );
     const byId = new Map(rows.map((r) => [String(r.id), r]));
-    const out: Array<{ deliveryId: string; endpointId: string; accountId: number }> = [];
+    const out: SettledDelivery[] = [];
     for (const x of settlements) {
       const row = byId.get(x.deliveryId);
       if (!row) continue;
       byId.delete(x.deliveryId);
-      out.push({ deliveryId: x.deliveryId, endpointId: String(row.endpoint_id), accountId: num(row.account_id) });
+      out.push({ deliveryId: x.deliveryId, endpointId: String(row.endpoint_id), accountId: num(row.account_id), endpointFailing: row.endpoint_failing === true });
     }
     return out;
   }

@@ -10,6 +10,7 @@ import type {
   Endpoint,
   NewDelivery,
   QueueStats,
+  SettledDelivery,
 } from '@ferry/core';
 import type { SqlExecutor } from '../executor.js';
 import { toEndpoint } from './endpoints.js';
@@ -89,6 +90,8 @@ const ADVANCE = `
   WHERE id = ? AND lease_owner = ? AND state = 'pending'
   RETURNING attempts, endpoint_id, account_id`;
 
+const ENDPOINT_FAILING = `SELECT failing_since IS NOT NULL AS failing FROM endpoints WHERE id = ?`;
+
 const LOG_ATTEMPT = `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, status, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`;
 
 const REOPEN = `state = 'pending', retry_index = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL`;
@@ -152,19 +155,22 @@ export class SqliteDeliveries implements DeliveriesPart {
     });
   }
 
-  async settle(owner: string, settlements: readonly DeliverySettlement[]): Promise<Array<{ deliveryId: string; endpointId: string; accountId: number }>> {
+  async settle(owner: string, settlements: readonly DeliverySettlement[]): Promise<SettledDelivery[]> {
     if (settlements.length === 0) return [];
     return this.#x.atomic(() => {
       const advance = this.#x.sql(ADVANCE);
       const log = this.#x.sql(LOG_ATTEMPT);
-      const settled: Array<{ deliveryId: string; endpointId: string; accountId: number }> = [];
+      const failing = this.#x.sql(ENDPOINT_FAILING);
+      const settled: SettledDelivery[] = [];
       for (const s of settlements) {
         const a = s.attempt;
         const next = s.next.state === 'pending' ? ms(s.next.nextAttemptAt) : null;
         const row = advance.get(s.next.state, next, a.error, a.status, s.deliveryId, owner) as Row | undefined;
         if (!row) continue;
         log.run(s.deliveryId, row.attempts, ms(a.at), a.durationMs, a.status, a.error, a.responseBody);
-        settled.push({ deliveryId: s.deliveryId, endpointId: text(row.endpoint_id), accountId: int(row.account_id) });
+        const endpointId = text(row.endpoint_id);
+        const endpoint = failing.get(endpointId) as Row | undefined;
+        settled.push({ deliveryId: s.deliveryId, endpointId, accountId: int(row.account_id), endpointFailing: endpoint !== undefined && int(endpoint.failing) === 1 });
       }
       return settled;
     });

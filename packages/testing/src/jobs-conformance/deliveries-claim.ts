@@ -62,7 +62,7 @@ export function describeDeliveryClaims(run: Run): void {
       expect(ids(await store.deliveries.claim('w1', capped))).toEqual(sorted([a[0]!, a[1]!, a[2]!, a[3]!, b0!]));
       expect(await store.deliveries.claim('w2', capped)).toEqual([]);
       const attempt = { deliveryId: a[0]!, attempt: sampleAttempt(clock.at(), { status: 200, error: null }), next: succeeded };
-      expect(await store.deliveries.settle('w1', [attempt])).toEqual([{ deliveryId: a[0], endpointId: busy.id, accountId: account }]);
+      expect(await store.deliveries.settle('w1', [attempt])).toEqual([{ deliveryId: a[0], endpointId: busy.id, accountId: account, endpointFailing: false }]);
       expect(ids(await store.deliveries.claim('w2', capped))).toEqual([a[4]]);
       expect(await store.deliveries.claim('w2', capped)).toEqual([]);
       // Every lease runs out: the earliest due of the busy endpoint go first, up to the cap again.
@@ -86,8 +86,27 @@ export function describeDeliveryClaims(run: Run): void {
       const done = { deliveryId: id!, attempt: sampleAttempt(clock.at(), { status: 200, error: null }), next: succeeded };
       expect(await store.deliveries.settle('w1', [done])).toEqual([]);
       expect(await store.deliveries.get(id!)).toMatchObject({ state: 'pending', attempts: 0, attemptLog: [] });
-      expect(await store.deliveries.settle('w2', [done])).toEqual([{ deliveryId: id, endpointId: endpoint.id, accountId: account }]);
+      expect(await store.deliveries.settle('w2', [done])).toEqual([{ deliveryId: id, endpointId: endpoint.id, accountId: account, endpointFailing: false }]);
       expect(await store.deliveries.get(id!)).toMatchObject({ state: 'succeeded', attempts: 1 });
+    }),
+  );
+
+  it(
+    'deliveries: settle says which endpoints are in a run of failures, as they stand when it runs',
+    run(async (s) => {
+      const { store, clock } = await s.fresh();
+      const account = await newAccount(store);
+      const [failing, healthy] = [await addEndpoint(store, account), await addEndpoint(store, account)];
+      const [f] = await queueDeliveries(store, clock, account, failing.id, 1);
+      const [h] = await queueDeliveries(store, clock, account, healthy.id, 1);
+      expect(await store.deliveries.claim('w1', deliveryClaim(2))).toHaveLength(2);
+      // Marked after the claim, as another worker's failure would: the settlement still sees it.
+      await store.endpoints.markFailing(failing.id, clock.at());
+      const ok = (deliveryId: string) => ({ deliveryId, attempt: sampleAttempt(clock.at(), { status: 200, error: null }), next: succeeded });
+      expect(await store.deliveries.settle('w1', [ok(h!), ok(f!)])).toEqual([
+        { deliveryId: h, endpointId: healthy.id, accountId: account, endpointFailing: false },
+        { deliveryId: f, endpointId: failing.id, accountId: account, endpointFailing: true },
+      ]);
     }),
   );
 
@@ -104,7 +123,7 @@ export function describeDeliveryClaims(run: Run): void {
         { deliveryId: id!, attempt: first, next: { state: 'pending', nextAttemptAt: clock.at(MINUTE) } },
         { deliveryId: other!, attempt: first, next: succeeded },
       ]);
-      expect(settled).toEqual([{ deliveryId: id, endpointId: endpoint.id, accountId: account }]);
+      expect(settled).toEqual([{ deliveryId: id, endpointId: endpoint.id, accountId: account, endpointFailing: false }]);
       expect(await store.deliveries.get(id!)).toMatchObject({
         state: 'pending',
         attempts: 1,
@@ -139,7 +158,7 @@ export function describeDeliveryClaims(run: Run): void {
   );
 
   it(
-    'deliveries: settle and claim in one transaction (the delivery hot path) commit together and free the endpoint for the next',
+    'deliveries: settle and claim in one transaction commit together and free the endpoint for the next',
     run(async (s) => {
       const { store, clock } = await s.fresh();
       const account = await newAccount(store);
@@ -158,8 +177,8 @@ export function describeDeliveryClaims(run: Run): void {
       }));
       expect([...settled].sort((x, y) => x.deliveryId.localeCompare(y.deliveryId))).toEqual(
         [
-          { deliveryId: d1, endpointId: e.id, accountId: account },
-          { deliveryId: f1, endpointId: f.id, accountId: account },
+          { deliveryId: d1, endpointId: e.id, accountId: account, endpointFailing: false },
+          { deliveryId: f1, endpointId: f.id, accountId: account, endpointFailing: false },
         ].sort((x, y) => x.deliveryId!.localeCompare(y.deliveryId!)),
       );
       expect(next).toMatchObject([{ id: d2, endpoint: { id: e.id }, retryIndex: 0 }]);
