@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DatasetDefinition, FerryError, formatPath, parseOrThrow, type FieldPath } from '@ferry/core';
+import { DEFAULT_DELIVERY_WORKER_OPTIONS } from '@ferry/engine';
 import { locatePluginModule } from './plugin-modules.js';
 
 /** A plugin slot: `{"use": "<plugin name>", "options": {...}}`; the options are checked by the plugin's own schema. */
@@ -83,12 +84,16 @@ export const FerryConfig = z.strictObject({
     .default({ memoryLimit: '1GB', schedulerPollMs: 15_000 }),
   deliveries: z
     .strictObject({
-      concurrency: z.int().min(1).max(256).default(8),
-      timeoutMs: z.int().min(100).max(120_000).default(15_000),
+      concurrency: z.int().min(1).max(256).default(DEFAULT_DELIVERY_WORKER_OPTIONS.concurrency),
+      timeoutMs: z.int().min(100).max(120_000).default(DEFAULT_DELIVERY_WORKER_OPTIONS.timeoutMs),
       /** Most deliveries in flight to one endpoint across all workers, so one slow receiver cannot hold every slot. */
-      maxInFlightPerEndpoint: z.int().min(1).max(256).default(4),
+      maxInFlightPerEndpoint: z.int().min(1).max(256).default(DEFAULT_DELIVERY_WORKER_OPTIONS.maxInFlightPerEndpoint),
     })
-    .default({ concurrency: 8, timeoutMs: 15_000, maxInFlightPerEndpoint: 4 }),
+    .default({
+      concurrency: DEFAULT_DELIVERY_WORKER_OPTIONS.concurrency,
+      timeoutMs: DEFAULT_DELIVERY_WORKER_OPTIONS.timeoutMs,
+      maxInFlightPerEndpoint: DEFAULT_DELIVERY_WORKER_OPTIONS.maxInFlightPerEndpoint,
+    }),
 });
 export type FerryConfig = z.infer<typeof FerryConfig>;
 
