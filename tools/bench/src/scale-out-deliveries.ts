@@ -1,6 +1,6 @@
 /**
  * Webhook deliveries per second with 1, 2 and 4 worker processes draining one shared outbox, on
- * PostgreSQL beside SQLite, with the DeliveryWorker's default options (concurrency 8, at most 4 in
+ * PostgreSQL beside SQLite, with the DeliveryWorker's default options (concurrency 32, at most 4 in
  * flight per endpoint) and the real notifier (Standard Webhooks signing, durable attempt log). The
  * deliveries go to 16 endpoints of one receiver process on 127.0.0.1, so the per-endpoint cap is
  * not what limits them. Beside them, the same number of processes POSTing with undici, nothing
