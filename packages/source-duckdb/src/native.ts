@@ -6,7 +6,7 @@ import type { NativeFormat, ResolvedQuery } from '@ferry/core';
 import { compileQuery, quoteIdent, quoteLiteral } from '@ferry/query-sql';
 
 /** The formats this source can write itself. */
-export const NATIVE_FORMATS: readonly NativeFormat[] = ['csv', 'jsonl', 'parquet'];
+export const NATIVE_FORMATS = ['csv', 'jsonl', 'parquet'] as const satisfies readonly NativeFormat[];
 
 /**
  * Pushdown for DuckDB. Parquet is DuckDB's own writer: for the column types below, its file reads

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NATIVE_FORMATS } from './native.js';
 
 export const DuckDBSourceOptions = z.strictObject({
   /** Database file, or `:memory:` (the default) when every dataset is a file or SQL over files. Relative paths are under the data dir. */
@@ -23,7 +24,7 @@ export const DuckDBSourceOptions = z.strictObject({
    * while its csv/jsonl are no faster and use more memory (docs/benchmarks.md). The file reads
    * back the same either way (csv and jsonl: the same bytes).
    */
-  pushdown: z.union([z.boolean(), z.array(z.enum(['csv', 'jsonl', 'parquet']))]).default(['parquet']),
+  pushdown: z.union([z.boolean(), z.array(z.enum(NATIVE_FORMATS))]).default(['parquet']),
   /** Rows per Arrow batch when the caller does not ask for a size. */
   batchRows: z.int().min(1).max(1_048_576).default(16384),
 });
