@@ -73,4 +73,21 @@ describe('which formats DuckDB writes itself', () => {
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.path).toEqual(['pushdown']);
   });
+
+  it('keeps the row cap of an export asked for in no order, which DuckDB writes without ordering its scan', async () => {
+    const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2 }), { dataDir: tmpdir() });
+    try {
+      const big = DatasetDefinition.parse({ key: 'big', relation: { sql: 'SELECT range AS x FROM range(300000)' }, columns: [{ name: 'x', type: 'bigint', role: 'dimension' }] });
+      for (const orderBy of [null, undefined]) {
+        const capped = resolveQuery(createCatalog([big]), { scopes: [{ column: 'x' }], limit: 1000, ...(orderBy === null ? { orderBy } : {}) });
+        const native = await source.exportNative(capped, 'parquet', { signal: new AbortController().signal });
+        let bytes = 0;
+        for await (const chunk of native!.body) bytes += chunk.length;
+        expect(bytes).toBeGreaterThan(0);
+        expect(await native!.rows).toBe(1000);
+      }
+    } finally {
+      await source.close();
+    }
+  });
 });
