@@ -8,6 +8,10 @@ import { compileQuery, quoteIdent, quoteLiteral } from '@ferry/query-sql';
 /** The formats this source can write itself. */
 export const NATIVE_FORMATS = ['csv', 'jsonl', 'parquet'] as const satisfies readonly NativeFormat[];
 
+function writesItself(format: NativeFormat): format is (typeof NATIVE_FORMATS)[number] {
+  return (NATIVE_FORMATS as readonly NativeFormat[]).includes(format);
+}
+
 /**
  * Pushdown for DuckDB. Parquet is DuckDB's own writer: for the column types below, its file reads
  * back with the same types and values as the Arrow path's through @ferry/format-parquet. For
@@ -120,7 +124,7 @@ export interface PlannedCopy {
  * swept after a crash), not the OS temp dir.
  */
 export async function planCopy(connection: DuckDBConnection, query: ResolvedQuery, format: NativeFormat, scratchDir: string): Promise<PlannedCopy | null> {
-  if (format !== 'csv' && format !== 'jsonl' && format !== 'parquet') return null;
+  if (!writesItself(format)) return null;
   const { sql, params } = compileQuery(query, 'duckdb');
   const prepared = await connection.prepare(sql);
   const columns = Array.from({ length: prepared.columnCount }, (_, i) => ({ name: prepared.columnName(i), type: prepared.columnType(i) }));
