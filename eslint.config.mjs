@@ -41,7 +41,8 @@ export default [
   {
     // The conformance suites are for tests: a plugin's runtime code never imports them.
     files: ['packages/*/src/**/*.ts'],
-    ignores: ['**/*.test.ts', 'packages/testing/**'],
+    // test-support/ is test code too: every package's build leaves it out.
+    ignores: ['**/*.test.ts', '**/test-support/**', 'packages/testing/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['@ferry/testing', 'vitest'], message: '@ferry/testing and vitest are for tests only' }] }],
     },
@@ -65,7 +66,7 @@ export default [
   {
     // Engine tests run the rules against a real job store (and versions against the real snapshot
     // engine, a library); the engine's own code stays store-agnostic.
-    files: ['packages/engine/src/**/*.test.ts'],
+    files: ['packages/engine/src/**/*.test.ts', 'packages/engine/src/test-support/**'],
     rules: { '@nx/enforce-module-boundaries': boundaries(['type:core', 'type:plugin', 'type:lib', 'type:testing']) },
   },
 ];
