@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Account, JobStore, Logger } from '@ferry/core';
+import type { Account, JobStore } from '@ferry/core';
 import { silentLogger } from '@ferry/core';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { createWebhookNotifier, type WebhookNotifier } from '@ferry/notifier-webhook';
 import { sampleDelivery } from '@ferry/testing/jobs';
 import { DeliveryWorker } from './delivery-worker.js';
 import { randomId } from './ids.js';
+import { recordingLogger } from './test-support/log-lines.js';
 
 /*
  * How the delivery worker's pump uses the store, on a real SQLite store, the real notifier and a
@@ -158,7 +159,7 @@ describe('the delivery pump', () => {
   it('logs a claim that fails and goes on delivering', async () => {
     const sent = await queue(3);
     const errors: string[] = [];
-    const logger: Logger = { ...silentLogger, error: (_obj: unknown, msg?: string) => void errors.push(String(msg)) };
+    const logger = recordingLogger((line) => void (line.level === 'error' && errors.push(String(line.msg))));
     let claims = 0;
     const jobs = intercepted({
       claim: async () => {
@@ -175,7 +176,7 @@ describe('the delivery pump', () => {
   it('logs a recording that fails; its deliveries are sent again under the same webhook-id once their lease ends', async () => {
     const [sent] = await queue(1);
     const errors: string[] = [];
-    const logger: Logger = { ...silentLogger, error: (_obj: unknown, msg?: string) => void errors.push(String(msg)) };
+    const logger = recordingLogger((line) => void (line.level === 'error' && errors.push(String(line.msg))));
     let recordings = 0;
     const jobs = intercepted({
       settle: async () => {

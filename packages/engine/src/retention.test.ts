@@ -2,11 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collectBytes, silentLogger, type Account, type ExportResult, type JobStore, type Logger, type ObjectStore } from '@ferry/core';
+import { collectBytes, silentLogger, type Account, type ExportResult, type JobStore, type ObjectStore } from '@ferry/core';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { LocalStore } from '@ferry/store-local';
 import { sampleEvent, sampleExport, sampleResult } from '@ferry/testing/jobs';
 import { RetentionSweeper } from './retention.js';
+import { recordingLogger, type LogLine } from './test-support/log-lines.js';
 
 /*
  * The retention promises of the README (downloads work for 30 days, then answer 410; the event feed
@@ -106,13 +107,8 @@ describe('retention', () => {
   });
 
   it('sweeps as soon as it starts, logs each expiry, and reports a failed pass instead of stopping', async () => {
-    const lines: Array<{ level: string; obj: object | string; msg?: string }> = [];
-    const logger: Logger = {
-      info: (obj, msg) => lines.push({ level: 'info', obj, msg }),
-      warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
-      error: (obj, msg) => lines.push({ level: 'error', obj, msg }),
-      debug: () => {},
-    };
+    const lines: LogLine[] = [];
+    const logger = recordingLogger((line) => lines.push(line));
     const old = await completed(new Date(Date.now() - DAY));
     const running = new RetentionSweeper({ jobs, store, logger }, { intervalMs: 60_000 });
     running.start();

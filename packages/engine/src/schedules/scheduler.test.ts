@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DatasetDefinition, FerryError, createCatalog, type Account, type Catalog, type FormatWriter, type JobStore, type Logger } from '@ferry/core';
+import { DatasetDefinition, FerryError, createCatalog, type Account, type Catalog, type FormatWriter, type JobStore } from '@ferry/core';
 import { csvFormat, csvOptionsSchema } from '@ferry/format-csv';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { createWebhookNotifier, signPayload, type WebhookNotifier } from '@ferry/notifier-webhook';
@@ -11,6 +11,7 @@ import { DownloadLinks } from '../download-links.js';
 import { presignedNotifier } from './presigned-notifier.js';
 import { ScheduleService } from './schedule-service.js';
 import { DEFAULT_SCHEDULER_OPTIONS, Scheduler, checkVersionSchedules, versionScheduleId, type SchedulerDeps } from './scheduler.js';
+import { recordingLogger, type LogLine } from '../test-support/log-lines.js';
 
 /*
  * Saved exports and publish schedules (docs/versions.md, "schedules"): a due tick runs exactly once
@@ -29,16 +30,11 @@ let notifier: WebhookNotifier;
 let formats: Map<string, FormatWriter>;
 let account: Account;
 let clock: Date;
-let lines: Array<{ level: string; obj: object | string; msg?: string }>;
+let lines: LogLine[];
 let published: string[];
 let queued: number;
 
-const logger: Logger = {
-  info: (obj, msg) => lines.push({ level: 'info', obj, msg }),
-  warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
-  error: (obj, msg) => lines.push({ level: 'error', obj, msg }),
-  debug: () => {},
-};
+const logger = recordingLogger((line) => lines.push(line));
 
 function dataset(overrides: Record<string, unknown> = {}): DatasetDefinition {
   return DatasetDefinition.parse({

@@ -29,7 +29,9 @@ import {
   type QuerySource,
   type StoredObject,
 } from '@ferry/core';
+import { sampleImplicitEndpoint } from '@ferry/testing/jobs';
 import { DownloadLinks } from '../download-links.js';
+import { recordingLogger, type LogLine } from './log-lines.js';
 import { ExportWorker, type ExportWorkerDeps, type ExportWorkerOptions } from '../export-worker.js';
 import type { EngineMetrics } from '../metrics.js';
 
@@ -120,11 +122,6 @@ export interface RigParts {
   formats: ReadonlyMap<string, FormatWriter>;
 }
 
-export interface LogLine {
-  level: 'info' | 'warn' | 'error';
-  obj: object | string;
-  msg: string | undefined;
-}
 
 export type EndedExport = Parameters<EngineMetrics['exportEnded']>[0];
 
@@ -137,12 +134,7 @@ export class ExportRig {
   readonly logs: LogLine[] = [];
   readonly ended: EndedExport[] = [];
   leasesLost = 0;
-  readonly logger: Logger = {
-    info: (obj, msg) => this.logs.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => this.logs.push({ level: 'warn', obj, msg }),
-    error: (obj, msg) => this.logs.push({ level: 'error', obj, msg }),
-    debug: () => {},
-  };
+  readonly logger: Logger = recordingLogger((line) => this.logs.push(line));
   readonly metrics: EngineMetrics = {
     exportEnded: (e) => this.ended.push(e),
     webhookAttempt: () => {},
@@ -274,20 +266,9 @@ export class ExportRig {
 
 /** The account's implicit endpoint for its exports' webhook URL (seed scheme), as a submit creates it. */
 async function insertHook(jobs: JobStore, accountId: number): Promise<string> {
-  const id = `ep_${accountId}_hook`;
-  await jobs.endpoints.insert({
-    id,
-    accountId,
-    url: 'https://hooks.example.com/ferry',
-    scheme: 'ferry-hmac',
-    secrets: [],
-    events: null,
-    description: null,
-    registered: false,
-    scheduleMs: null,
-    createdAt: new Date(),
-  });
-  return id;
+  const endpoint = sampleImplicitEndpoint(accountId);
+  await jobs.endpoints.insert(endpoint);
+  return endpoint.id;
 }
 
 /** Delegates everything to a real store; subclasses change what `put` does. */

@@ -11,7 +11,6 @@ import {
   type DatasetVersion,
   type FormatWriter,
   type JobStore,
-  type Logger,
   type ObjectStore,
   type SnapshotEngine,
 } from '@ferry/core';
@@ -27,6 +26,7 @@ import { Scratch, scratchRoot } from './files.js';
 import { VersionPublisher, newCursor, type VersionDeps } from './publisher.js';
 import { SyncService, type SyncResponse } from './sync-service.js';
 import { VERSION_PUBLISHED, versionEvent, versionFields } from './version-view.js';
+import { recordingLogger, type LogLine } from '../test-support/log-lines.js';
 
 /*
  * The promises of docs/versions.md at the engine's level: a publish materializes the dataset,
@@ -48,15 +48,10 @@ let store: LocalStore;
 let source: DuckDBSource;
 let snapshots: DuckDBSnapshotEngine;
 let formats: Map<string, FormatWriter>;
-let lines: Array<{ level: string; obj: object | string; msg?: string }>;
+let lines: LogLine[];
 let poked: number;
 
-const logger: Logger = {
-  info: (obj, msg) => lines.push({ level: 'info', obj, msg }),
-  warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
-  error: (obj, msg) => lines.push({ level: 'error', obj, msg }),
-  debug: () => {},
-};
+const logger = recordingLogger((line) => lines.push(line));
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ferry-versions-test-'));
