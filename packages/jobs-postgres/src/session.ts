@@ -80,17 +80,28 @@ export function statementName(sql: string, generation = 0): string {
  */
 export class StatementNames {
   #generation = 0;
+  /** Names already hashed in this generation: every statement runs through here, the hot paths included. */
+  readonly #named = new Map<string, string>();
   constructor(readonly enabled: boolean) {}
 
   name(sql: string): string | undefined {
-    return this.enabled ? statementName(sql, this.#generation) : undefined;
+    if (!this.enabled) return undefined;
+    let name = this.#named.get(sql);
+    if (name === undefined) {
+      name = statementName(sql, this.#generation);
+      this.#named.set(sql, name);
+    }
+    return name;
   }
 
   /** Whether `err` is PostgreSQL refusing a prepared statement whose result type changed; if so, start a new generation. */
   renewAfter(err: unknown): boolean {
     const e = err as { code?: unknown; message?: unknown } | null;
     const stale = this.enabled && e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
-    if (stale) this.#generation++;
+    if (stale) {
+      this.#generation++;
+      this.#named.clear();
+    }
     return stale;
   }
 }
