@@ -32,7 +32,7 @@ export interface QuerySource {
   /**
    * Optional pushdown: the database encodes the file itself (COPY). The file must read back equal
    * to what `open` + the format writer that asked for `format` produce: the same rows, values and
-   * column types (Ferry's csv and jsonl pushdowns promise more: the same bytes). A source returns
+   * column types (PostgreSQL's csv and jsonl pushdowns promise more: the same bytes). A source returns
    * null for a format it does not write, or a query it cannot promise that for (the engine then
    * uses `open`). Breaking out of `body` or aborting `signal` cancels the query.
    */

@@ -166,7 +166,7 @@ describe('compression', () => {
 });
 
 describe('pushdown', () => {
-  it('lets DuckDB encode the CSV when pushdown is on and the Arrow path when off, with the same bytes', async () => {
+  it('lets DuckDB encode the CSV when pushdown is on and the Arrow path when off: for text and integer columns, the same bytes', async () => {
     const pushed = await rig.insert({ name: 'pushed' });
     await rig.worker({ pushdown: true }).runOnce();
     const arrow = await rig.insert({ name: 'arrow' });

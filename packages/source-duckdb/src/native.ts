@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBTypeId, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
@@ -13,41 +12,31 @@ function writesItself(format: NativeFormat): format is (typeof NATIVE_FORMATS)[n
 }
 
 /**
- * Pushdown for DuckDB. Parquet is DuckDB's own writer: for the column types below, its file reads
- * back with the same types and values as the Arrow path's through @ferry/format-parquet. For
- * csv and jsonl, each output line is built in SQL exactly as the Arrow path would encode it
- * (see README, "Pushdown"), DuckDB's multithreaded COPY writes the lines to a temp file, and the
- * file is streamed back (then deleted). Lines are built in SQL rather than left to DuckDB's CSV/JSON
- * writers because those differ from Ferry's encodings (DuckDB quotes any field with `#`, prints
- * doubles in its own shortest form, escapes JSON control characters in upper case, ...).
+ * Pushdown for DuckDB: DuckDB's own writers (its parallel COPY), for files that read back as the
+ * Arrow path's through Ferry's default writers: the same columns, types, rows and values.
  *
- * Columns whose text cannot match byte for byte give null (the engine then uses the Arrow path):
- * FLOAT/DOUBLE (DuckDB's shortest text switches to exponent form at other magnitudes than
- * JavaScript's) and anything beyond integers, decimals, booleans, text, dates and timestamps.
+ * Parquet is written as is, for the column types below. CSV and JSON Lines go through a projection
+ * that puts each value in Ferry's layout where DuckDB's differs in meaning or in what a reader
+ * infers from it: timestamps `T`-separated (UTC ones with `Z`, as ISO 8601 wants, where DuckDB
+ * prints `+00`), and non-finite doubles as `NaN`/`Infinity` (JSON: the strings `"NaN"`, ...; DuckDB
+ * would write bare `NaN`, which is not JSON). The rest is DuckDB's text: numbers in their shortest
+ * round-trip form (a double 1 may read `1.0`), strings quoted and escaped by its rules (any quoting
+ * a CSV reader undoes, JSON escapes in either case). A column of another type gives null (the
+ * engine then uses the Arrow path).
  */
 
-type Fragment = (column: string) => string;
+type Projection = (column: string) => string;
 
-const text: Fragment = (c) => `CAST(${c} AS VARCHAR)`;
-const timestamp: Fragment = (c) => `replace(CAST(${c} AS VARCHAR), ' ', 'T')`;
+const asIs: Projection = (c) => c;
+const timestamp: Projection = (c) => `replace(CAST(${c} AS VARCHAR), ' ', 'T')`;
 // TIMESTAMPTZ holds UTC; as a plain TIMESTAMP it prints the UTC wall time.
-const timestamptz: Fragment = (c) => `replace(CAST(CAST(${c} AS TIMESTAMP) AS VARCHAR), ' ', 'T') || 'Z'`;
-
-/** RFC 4180 quoting as @ferry/format-csv does it: only when the field holds `,`, `"`, CR or LF; '' is `""`. */
-const csvString: Fragment = (c) =>
-  `CASE WHEN ${c} = '' OR contains(${c}, ',') OR contains(${c}, '"') OR contains(${c}, chr(13)) OR contains(${c}, chr(10)) ` +
-  `THEN '"' || replace(${c}, '"', '""') || '"' ELSE ${c} END`;
-
-/** JSON string as @ferry/format-jsonl writes it: lower-case \u00XX escapes, U+2028/U+2029 escaped. */
-const jsonString: Fragment = (c) => {
-  let sql = `CAST(to_json(CAST(${c} AS VARCHAR)) AS VARCHAR)`;
-  for (const code of [0x0b, 0x0e, 0x0f, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f]) {
-    const upper = `\\u00${code.toString(16).toUpperCase().padStart(2, '0')}`;
-    sql = `replace(${sql}, ${quoteLiteral(upper)}, ${quoteLiteral(upper.toLowerCase())})`;
-  }
-  return `replace(replace(${sql}, chr(8232), '\\u2028'), chr(8233), '\\u2029')`;
-};
-const quoted = (inner: Fragment): Fragment => (c) => `'"' || ${inner(c)} || '"'`;
+const timestamptz: Projection = (c) => `replace(CAST(CAST(${c} AS TIMESTAMP) AS VARCHAR), ' ', 'T') || 'Z'`;
+const nonFinite = (c: string, text: (word: string) => string, finite: string): string =>
+  `CASE WHEN isnan(${c}) THEN ${text('NaN')} WHEN ${c} = 'infinity'::DOUBLE THEN ${text('Infinity')} ` +
+  `WHEN ${c} = '-infinity'::DOUBLE THEN ${text('-Infinity')} ELSE ${finite} END`;
+const csvDouble: Projection = (c) => nonFinite(c, quoteLiteral, `CAST(${c} AS VARCHAR)`);
+// A JSON-typed column is written as raw JSON: a number, or a string for the non-finite ones.
+const jsonDouble: Projection = (c) => nonFinite(c, (word) => `${quoteLiteral(JSON.stringify(word))}::JSON`, `to_json(${c})`);
 
 const INTEGERS: ReadonlySet<DuckDBTypeId> = new Set([
   DuckDBTypeId.TINYINT,
@@ -79,88 +68,75 @@ const PARQUET_TYPES: ReadonlySet<DuckDBTypeId> = new Set([
   DuckDBTypeId.TIMESTAMP_TZ,
 ]);
 
-function fragment(type: DuckDBType, format: 'csv' | 'jsonl'): Fragment | null {
+function projection(type: DuckDBType, format: 'csv' | 'jsonl'): Projection | null {
   const id = type.typeId;
-  if (INTEGERS.has(id) || id === DuckDBTypeId.BOOLEAN) return text;
+  if (INTEGERS.has(id)) return asIs;
   switch (id) {
+    case DuckDBTypeId.BOOLEAN:
     case DuckDBTypeId.VARCHAR:
-      return format === 'csv' ? csvString : jsonString;
     case DuckDBTypeId.DATE:
-      return format === 'csv' ? text : quoted(text);
+      return asIs;
+    case DuckDBTypeId.DOUBLE:
+      return format === 'csv' ? csvDouble : jsonDouble;
     case DuckDBTypeId.TIMESTAMP:
-      return format === 'csv' ? timestamp : quoted(timestamp);
+      return timestamp;
     case DuckDBTypeId.TIMESTAMP_TZ:
-      return format === 'csv' ? timestamptz : quoted(timestamptz);
+      return timestamptz;
     default:
       return null;
   }
 }
 
-/** The SQL of one output line per row, or null when a column cannot match the Arrow path. */
-function lineSql(columns: ReadonlyArray<{ name: string; type: DuckDBType }>, format: 'csv' | 'jsonl'): string | null {
-  const parts: string[] = [];
-  for (const [i, column] of columns.entries()) {
-    const f = fragment(column.type, format);
-    if (!f) return null;
-    const value = `coalesce(${f(quoteIdent(column.name))}, ${format === 'csv' ? "''" : "'null'"})`;
-    if (format === 'csv') parts.push(...(i > 0 ? ["','"] : []), value);
-    else parts.push(quoteLiteral(`${i === 0 ? '{' : ','}${JSON.stringify(column.name)}:`), value);
+/** The SELECT list in Ferry's layout, or null when a column cannot read back as the Arrow path's. */
+function selectList(columns: ReadonlyArray<{ name: string; type: DuckDBType }>, format: 'csv' | 'jsonl'): string | null {
+  const items: string[] = [];
+  for (const column of columns) {
+    const project = projection(column.type, format);
+    if (!project) return null;
+    const name = quoteIdent(column.name);
+    items.push(project === asIs ? name : `${project(name)} AS ${name}`);
   }
-  if (format === 'jsonl') parts.push("'}'");
-  return parts.join(' || ');
+  return items.join(', ');
 }
 
 export interface PlannedCopy {
   /** Bytes before the file: the CSV header (names are identifiers: never quoted). */
   preamble: Uint8Array;
-  /** The file holds finished text lines inside DuckDB's CSV quoting (see unwrap.ts), not the export itself. */
-  lines: boolean;
-  run(connection: DuckDBConnection): Promise<{ file: string; rows: number; cleanup: () => Promise<void> }>;
+  /** The COPY statement writing the export to `file`; its result is the row count. */
+  sql(file: string): string;
+  params: ReturnType<typeof compileQuery>['params'];
 }
 
 /**
  * Plan the COPY for `query`, or null when `format` is not one this source writes or a column
- * cannot read back as the Arrow path's. The temp file goes under `scratchDir` (the source's own,
- * swept after a crash), not the OS temp dir.
+ * cannot read back as the Arrow path's.
  */
-export async function planCopy(connection: DuckDBConnection, query: ResolvedQuery, format: NativeFormat, scratchDir: string): Promise<PlannedCopy | null> {
+export async function planCopy(connection: DuckDBConnection, query: ResolvedQuery, format: NativeFormat): Promise<PlannedCopy | null> {
   if (!writesItself(format)) return null;
   const { sql, params } = compileQuery(query, 'duckdb');
   const prepared = await connection.prepare(sql);
   const columns = Array.from({ length: prepared.columnCount }, (_, i) => ({ name: prepared.columnName(i), type: prepared.columnType(i) }));
   prepared.destroySync();
-  const copyTo = (select: string, to: string) => async (conn: DuckDBConnection) => {
-    const dir = await mkdtemp(join(scratchDir, 'copy-'));
-    const cleanup = () => rm(dir, { recursive: true, force: true });
-    try {
-      const file = join(dir, `export.${format}`);
-      // An export asked for in no order (`orderBy: null`) need not keep the scan's: DuckDB then
-      // cuts the dataset's row cap without ordering the parallel scan (1.5-2x faster measured).
-      // The setting lasts as long as this connection, which is this export's alone.
-      if (query.orderBy.length === 0) await conn.run('SET SESSION preserve_insertion_order = false');
-      const result = await conn.runAndReadAll(`COPY (${select}) TO ${quoteLiteral(file)} (${to})`, params);
-      return { file, rows: Number(result.getRows()[0]?.[0] ?? 0), cleanup };
-    } catch (err) {
-      await cleanup();
-      throw err;
-    }
-  };
+  // USE_TMP_FILE false: the file is written in place, front to back, so it can be read as it grows.
+  const copy = (select: string, options: string) => (file: string) => `COPY (${select}) TO ${quoteLiteral(file)} (${options}, USE_TMP_FILE false)`;
   if (format === 'parquet') {
     if (!columns.every((c) => PARQUET_TYPES.has(c.type.typeId))) return null;
     // zstd as @ferry/format-parquet's default; DuckDB's row groups are the writer's default size.
-    return { preamble: new Uint8Array(0), lines: false, run: copyTo(sql, 'FORMAT parquet, COMPRESSION zstd') };
+    return { preamble: new Uint8Array(0), sql: copy(sql, 'FORMAT parquet, COMPRESSION zstd'), params };
   }
-  const line = lineSql(columns, format);
-  if (!line) return null;
-  const header = format === 'csv' ? `${columns.map((c) => c.name).join(',')}\n` : '';
+  const list = selectList(columns, format);
+  if (list === null) return null;
+  const select = `SELECT ${list} FROM (\n${sql}\n) AS ${quoteIdent('ferry_export')}`;
+  if (format === 'jsonl') return { preamble: new Uint8Array(0), sql: copy(select, 'FORMAT json'), params };
   return {
-    preamble: new TextEncoder().encode(header),
-    lines: true,
-    // One VARCHAR column of finished lines; see unwrap.ts for what DuckDB's CSV writer adds.
-    run: copyTo(`SELECT ${line} FROM (\n${sql}\n) AS ${quoteIdent('ferry_export')}`, `FORMAT csv, HEADER false, DELIMITER '\u0001', QUOTE '\u0002', ESCAPE '\u0002'`),
+    preamble: new TextEncoder().encode(`${columns.map((c) => c.name).join(',')}\n`),
+    sql: copy(select, 'FORMAT csv, HEADER false'),
+    params,
   };
 }
 
-export function fileChunks(file: string): AsyncIterable<Uint8Array> {
-  return createReadStream(file, { highWaterMark: 1 << 20 });
+/** A directory of its own under the source's scratch directory (swept after a crash), for one COPY. */
+export async function copyDir(scratchDir: string): Promise<{ file: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(scratchDir, 'copy-'));
+  return { file: join(dir, 'export'), cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

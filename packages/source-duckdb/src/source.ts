@@ -3,10 +3,10 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBDataChunk } from '@duckdb/
 import { FerryError, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
 import { compileQuery } from '@ferry/query-sql';
 import { planResult, toRecordBatches } from './batches.js';
-import { fileChunks, NATIVE_FORMATS, planCopy } from './native.js';
+import { copyDir, NATIVE_FORMATS, planCopy } from './native.js';
+import { followFile } from './follow-file.js';
 import type { DuckDBSourceOptions } from './options.js';
 import { OwnedScratch } from '@ferry/core';
-import { unwrapLines } from './unwrap.js';
 import { queryFailed } from './errors.js';
 
 const PLUGIN = 'source:duckdb';
@@ -121,10 +121,10 @@ export class DuckDBSource implements QuerySource {
   }
 
   /**
-   * Pushdown (see native.ts): DuckDB writes the file (Parquet, or the finished CSV/JSONL lines) to
-   * a temp file with its parallel COPY; the file is streamed and deleted. Null for a format not
-   * enabled, or when a column type cannot read back as the Arrow path's. Aborting interrupts the
-   * COPY; the temp file is always removed.
+   * Pushdown (see native.ts): DuckDB writes the file with its parallel COPY into a temp file of the
+   * source's scratch directory, which is streamed as it grows (see follow-file.ts) and then deleted.
+   * Null for a format not enabled, or when a column type cannot read back as the Arrow path's.
+   * Aborting, or leaving the body early, interrupts the COPY; the temp file is always removed.
    */
   async exportNative(query: ResolvedQuery, format: NativeFormat, opts: { signal: AbortSignal }): Promise<NativeExport | null> {
     const { signal } = opts;
@@ -142,34 +142,49 @@ export class DuckDBSource implements QuerySource {
       connection.closeSync();
     };
     try {
-      const plan = await planCopy(connection, query, format, this.#scratch.path);
+      const plan = await planCopy(connection, query, format);
       if (!plan) {
         await release();
         return null;
       }
+      const scratch = this.#scratch.path;
       let settle!: { resolve: (n: number) => void; reject: (err: unknown) => void };
       const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
       rows.catch(() => undefined); // a caller that only reads `body` must not see an unhandled rejection
       const body = async function* (): AsyncGenerator<Uint8Array> {
-        let cleanup = async (): Promise<void> => undefined;
+        const { file, cleanup } = await copyDir(scratch);
+        let copy: Promise<number> | undefined;
+        let copying = false;
         try {
-          const copied = await plan.run(connection).catch((err: unknown) => {
-            throw signal.aborted ? aborted(signal) : queryFailed(err);
-          });
-          cleanup = copied.cleanup;
-          await release();
+          // An export asked for in no order (`orderBy: null`) need not keep the scan's: DuckDB then
+          // cuts the dataset's row cap without ordering the parallel scan (1.5-2x faster measured).
+          // The setting lasts as long as this connection, which is this export's alone.
+          if (query.orderBy.length === 0) await connection.run('SET SESSION preserve_insertion_order = false');
+          copying = true;
+          copy = connection.runAndReadAll(plan.sql(file), plan.params).then(
+            (result) => Number(result.getRows()[0]?.[0] ?? 0),
+            (err: unknown) => {
+              throw signal.aborted ? aborted(signal) : queryFailed(err);
+            },
+          );
+          copy.then(
+            () => (copying = false),
+            () => (copying = false),
+          );
           if (plan.preamble.length > 0) yield plan.preamble;
-          const chunks = fileChunks(copied.file);
-          for await (const chunk of plan.lines ? unwrapLines(chunks) : chunks) {
+          for await (const chunk of followFile(file, copy)) {
             if (signal.aborted) throw aborted(signal);
             yield chunk;
           }
-          settle.resolve(copied.rows);
+          settle.resolve(await copy);
         } catch (err) {
           settle.reject(err);
           throw err;
         } finally {
           settle.reject(new Error('the export was not read to the end'));
+          // Left early (or failed while reading): stop the COPY before the connection is released.
+          if (copying) connection.interrupt();
+          await copy?.catch(() => undefined);
           await release();
           await cleanup();
         }

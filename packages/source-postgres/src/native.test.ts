@@ -16,6 +16,7 @@ describePostgres('postgres', service, (server) => {
   describeNativeExport('postgres', {
     writers,
     pushesDownDoubles: true,
+    sameBytes: ['csv', 'jsonl'],
     async setup() {
       const created = await withSchema(server, 'ferry_native');
       drop = created.drop;
