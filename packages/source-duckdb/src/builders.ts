@@ -28,7 +28,7 @@ import {
   type DataType,
 } from 'apache-arrow';
 import { DuckDBTypeId, type DuckDBType } from '@duckdb/node-api';
-import { appendString, isValid, publicVector, rawData, rawValidity, type ChunkColumn } from './raw.js';
+import { appendStrings, publicVector, rawData, rawValidity, type ChunkColumn } from './raw.js';
 import { ValidityBuilder } from './validity.js';
 
 /**
@@ -208,20 +208,11 @@ class StringBuilder implements ColumnBuilder {
   }
 
   append(column: ChunkColumn, from: number, to: number): void {
-    const data = rawData(column, 16);
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const validity = rawValidity(column);
-    const out = this.out;
-    let row = this.length;
-    for (let i = from; i < to; i++, row++) {
-      // A null slot's struct is garbage (its pointer too): never read it.
-      const valid = isValid(validity, i);
-      if (valid) appendString(data, view, i, out);
-      this.validity.set(row, valid);
-      out.offsets[row + 1] = out.end;
-    }
-    this.length = row;
+    appendStrings(rawData(column, 16), rawValidity(column), from, to, this.out, this.length, this.#setValid);
+    this.length += to - from;
   }
+
+  readonly #setValid = (row: number, valid: boolean): void => this.validity.set(row, valid);
 
   finish(): Data {
     return this.out.data(this.type, this.length, this.validity);

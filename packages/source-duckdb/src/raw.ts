@@ -40,23 +40,71 @@ export function isValid(validity: Uint8Array | null, row: number): boolean {
   return validity === null || ((validity[row >> 3]! >> (row & 7)) & 1) === 1;
 }
 
+/** Where string bytes go: a growable buffer (`reserve` may replace `bytes`), its end, and per-row end offsets. */
+export interface StringSink {
+  reserve(n: number): void;
+  bytes: Uint8Array;
+  end: number;
+  readonly offsets: Int32Array;
+}
+
 /**
- * Append the duckdb_string_t at `row` (VARCHAR and BLOB share it) to `out`: a uint32 length,
- * then up to 12 inline bytes, or a 4-byte prefix and a pointer to DuckDB's string heap. Inline
- * values are copied byte by byte (no view object per value: they are most strings); longer
- * ones need one native call to dereference the pointer.
+ * Append rows [from, to) of a VARCHAR/BLOB vector (duckdb_string_t: a uint32 length, then up to
+ * 12 inline bytes, or a 4-byte prefix and a pointer into DuckDB's string heap) to `out`, writing
+ * `out.offsets[row + 1]` for each, from `row` on. Returns each row's validity through `valid`.
+ *
+ * Inline values are copied byte by byte (no view object per value). Longer ones need a native call
+ * to read through the pointer, which cost more than the copy itself when made per value; but
+ * DuckDB lays out a chunk's strings one after another (measured on the sample dataset: 177,344
+ * long values of one column in 340 runs), so a run of values whose bytes are adjacent both in
+ * DuckDB's heap and in `out` is read with one call. Only bytes of the run's own values are read.
  */
-export function appendString(data: Uint8Array, view: DataView, row: number, out: { reserve(n: number): void; bytes: Uint8Array; end: number }): void {
-  const offset = row * 16;
-  const length = view.getUint32(offset, true);
-  out.reserve(length);
-  const bytes = out.bytes;
-  if (length <= 12) {
-    for (let k = 0, src = offset + 4, dst = out.end; k < length; k++) bytes[dst++] = data[src++]!;
-  } else {
-    bytes.set(duckdb.get_data_from_pointer(data.buffer as ArrayBuffer, data.byteOffset + offset + 8, length), out.end);
+export function appendStrings(data: Uint8Array, validity: Uint8Array | null, from: number, to: number, out: StringSink, row: number, valid: (row: number, valid: boolean) => void): void {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  // The pending run: its first value's struct offset, where its bytes go in `out`, its length,
+  // and where the next adjacent value would start in DuckDB's heap (low and high 32 bits).
+  let runStruct = -1;
+  let runAt = 0;
+  let runBytes = 0;
+  let nextLo = 0;
+  let nextHi = 0;
+  const flush = (): void => {
+    if (runStruct < 0) return;
+    out.bytes.set(duckdb.get_data_from_pointer(data.buffer as ArrayBuffer, data.byteOffset + runStruct + 8, runBytes), runAt);
+    runStruct = -1;
+  };
+  for (let i = from; i < to; i++, row++) {
+    // A null slot's struct is garbage (its pointer too): never read it.
+    const isSet = isValid(validity, i);
+    valid(row, isSet);
+    if (isSet) {
+      const offset = i * 16;
+      const length = view.getUint32(offset, true);
+      if (length <= 12) {
+        out.reserve(length);
+        const bytes = out.bytes;
+        for (let k = 0, src = offset + 4, dst = out.end; k < length; k++) bytes[dst++] = data[src++]!;
+        out.end += length;
+      } else {
+        const lo = view.getUint32(offset + 8, true);
+        const hi = view.getUint32(offset + 12, true);
+        if (runStruct < 0 || lo !== nextLo || hi !== nextHi || runAt + runBytes !== out.end) {
+          flush();
+          runStruct = offset;
+          runAt = out.end;
+          runBytes = 0;
+        }
+        out.reserve(length);
+        out.end += length;
+        runBytes += length;
+        const end = lo + length;
+        nextLo = end >>> 0;
+        nextHi = end > 0xffffffff ? hi + 1 : hi;
+      }
+    }
+    out.offsets[row + 1] = out.end;
   }
-  out.end += length;
+  flush();
 }
 
 /** The node-api vector, for the few types read value by value. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RecordBatch, type Schema, Type, type Decimal as ArrowDecimal, type TimestampMicrosecond } from 'apache-arrow';
-import { createCatalog, FerryError, PluginRegistry, resolveQuery, type DatasetQuery, type RowStream } from '@ferry/core';
+import { createCatalog, DatasetDefinition, FerryError, PluginRegistry, resolveQuery, type DatasetQuery, type RowStream } from '@ferry/core';
 import { ensureRentalsDataset, rentalsDataset } from '@ferry/sample-rentals';
 import { duckdbSource } from './plugin.js';
 import type { DuckDBSource } from './source.js';
@@ -16,7 +16,7 @@ beforeAll(async () => {
   dir = await tempDir('ferry-source-duckdb-');
   const files = await writeFixtures(dir.dir);
   const rentalsFile = await ensureRentalsDataset(dir.dir);
-  catalog = createCatalog([typesDataset(files.typesFile), groupsDataset(files.groupsFile), peopleDataset(), rentalsDataset(rentalsFile)]);
+  catalog = createCatalog([typesDataset(files.typesFile), groupsDataset(files.groupsFile), peopleDataset(), rentalsDataset(rentalsFile), MIXED_STRINGS]);
   // The database file holds the `people` table; read-only so nothing the source runs can change it.
   source = (await new PluginRegistry()
     .register(duckdbSource)
@@ -32,6 +32,17 @@ afterAll(async () => {
 });
 
 const never = new AbortController().signal;
+
+/** Strings of 0 to 40 bytes (inline up to 12, on DuckDB's heap beyond), with NULLs, in DuckDB's own heap order. */
+const mixedString = (i: number): string | null => (i % 7 === 0 ? null : String.fromCharCode(97 + (i % 26)).repeat((i * 13) % 41));
+const MIXED_STRINGS = DatasetDefinition.parse({
+  key: 'mixed',
+  relation: { sql: "SELECT CAST(i AS INTEGER) AS i, CASE WHEN i % 7 = 0 THEN NULL ELSE repeat(chr(97 + CAST(i % 26 AS INTEGER)), CAST((i * 13) % 41 AS INTEGER)) END AS s FROM range(20000) t(i)" },
+  columns: [
+    { name: 'i', type: 'integer', role: 'dimension' },
+    { name: 's', type: 'string', role: 'dimension' },
+  ],
+});
 
 async function run(query: DatasetQuery, batchRows?: number): Promise<{ schema: Schema; batches: RecordBatch[] }> {
   const stream: RowStream = await source.open(resolveQuery(catalog, query), { signal: never, batchRows });
@@ -112,6 +123,11 @@ describe('duckdb source', () => {
     expect(ids).toEqual(Array.from({ length: 10000 }, (_, i) => i));
     expect(labels).toEqual(Array.from({ length: 10000 }, (_, i) => (i % 10 === 0 ? null : `row ${i} with a longer label`)));
     expect(batches[0]!.getChild('label')!.nullCount).toBe(300);
+  });
+
+  it('copies strings of every length, inline and on the heap, next to NULLs, across chunks and batches', async () => {
+    const { batches } = await run({ from: 'mixed', scopes: [{ column: 'i' }, { column: 's' }], orderBy: [{ column: 'i' }] }, 5000);
+    expect(column(batches, 's')).toEqual(Array.from({ length: 20000 }, (_, i) => mixedString(i)));
   });
 
   it('keeps the schema for zero rows', async () => {

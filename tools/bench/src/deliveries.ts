@@ -2,7 +2,10 @@
  * Signed, durably logged webhook deliveries per second to a receiver on 127.0.0.1, beside a bare
  * undici POST loop to the same receiver in the same run (the ceiling).
  *
- *   npm run bench -- deliveries [count=20000] [concurrency=64]
+ *   npm run bench -- deliveries [count=20000] [concurrency]
+ *
+ * Without a concurrency, Ferry runs on the delivery worker's defaults (what `ferry serve` uses) and
+ * the bare loop at that same concurrency.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { silentLogger, type NewEvent } from '@ferry/core';
-import { DeliveryWorker, recordEvents } from '@ferry/engine';
+import { DEFAULT_DELIVERY_WORKER_OPTIONS, DeliveryWorker, recordEvents } from '@ferry/engine';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { createWebhookNotifier } from '@ferry/notifier-webhook';
 import { measure, table, type Row } from './report.js';
@@ -27,7 +30,8 @@ export async function startReceiver(): Promise<{ url: string; stop: () => void }
 
 export const BODY = JSON.stringify({ type: 'export.completed', id: 'evt_x', created: 0, data: { object: { uuid: randomUUID(), object: 'rentals', filters: [] } } });
 
-export async function benchDeliveries(count = 20_000, concurrency = 64): Promise<string> {
+export async function benchDeliveries(count = 20_000, asked?: number): Promise<string> {
+  const concurrency = asked ?? DEFAULT_DELIVERY_WORKER_OPTIONS.concurrency;
   const receiver = await startReceiver();
   const rows: Row[] = [];
   try {
@@ -73,7 +77,7 @@ export async function benchDeliveries(count = 20_000, concurrency = 64): Promise
         body: BODY,
       }));
       await jobs.transaction((tx) => recordEvents(tx, events));
-      const worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { concurrency });
+      const worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, asked === undefined ? {} : { concurrency });
       const ferry = await measure(async () => {
         worker.start();
         while (worker.counters.succeeded < count) await new Promise((r) => setTimeout(r, 20));
@@ -82,7 +86,7 @@ export async function benchDeliveries(count = 20_000, concurrency = 64): Promise
       const counts = await jobs.deliveries.countByState(account.id);
       if (counts.succeeded !== count) throw new Error(`expected ${count} delivered, got ${JSON.stringify(counts)}`);
       rows.push({
-        name: `Ferry: Standard Webhooks signed, outbox claim + attempt log in SQLite (fsync), concurrency ${concurrency}`,
+        name: `Ferry: Standard Webhooks signed, outbox claim + attempt log in SQLite (fsync), ${asked === undefined ? `defaults (concurrency ${concurrency})` : `concurrency ${concurrency}`}`,
         seconds: ferry.seconds,
         units: count,
         unit: 'requests',
