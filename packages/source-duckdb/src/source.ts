@@ -100,6 +100,7 @@ export class DuckDBSource implements QuerySource {
     };
 
     try {
+      if (query.orderBy.length === 0) await unordered(connection);
       const result = await connection.stream(sql, params);
       if (signal.aborted) throw aborted(signal);
       const plan = planResult(result);
@@ -156,10 +157,7 @@ export class DuckDBSource implements QuerySource {
         let copy: Promise<number> | undefined;
         let copying = false;
         try {
-          // An export asked for in no order (`orderBy: null`) need not keep the scan's: DuckDB then
-          // cuts the dataset's row cap without ordering the parallel scan (1.5-2x faster measured).
-          // The setting lasts as long as this connection, which is this export's alone.
-          if (query.orderBy.length === 0) await connection.run('SET SESSION preserve_insertion_order = false');
+          if (query.orderBy.length === 0) await unordered(connection);
           copying = true;
           copy = connection.runAndReadAll(plan.sql(file), plan.params).then(
             (result) => Number(result.getRows()[0]?.[0] ?? 0),
@@ -210,6 +208,15 @@ export class DuckDBSource implements QuerySource {
     this.#instance.closeSync();
     await this.#scratch.close();
   }
+}
+
+/**
+ * An export asked for in no order (`orderBy: null`) need not keep the scan's: DuckDB then cuts the
+ * dataset's row cap without ordering its parallel scan (1.5-2x faster measured for COPY). The
+ * setting lasts as long as the connection, which is one export's alone.
+ */
+async function unordered(connection: DuckDBConnection): Promise<void> {
+  await connection.run('SET SESSION preserve_insertion_order = false');
 }
 
 /**
