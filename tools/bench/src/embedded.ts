@@ -7,21 +7,14 @@
  *
  *   npm run bench -- embedded
  */
-import { execFileSync } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ensureRentalsDataset } from '@ferry/sample-rentals';
 import { BENCH_DIR } from './dataset.js';
+import { child, type FerryRun } from './child.js';
 
-const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
-function child<T>(script: string, args: string[]): T {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', here(script), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out.trim().split('\n').pop()!) as T;
-}
 
-type FerryRun = { seconds: number; rows: number; bytes: number; peakRssMb: number; encodedBy: string };
 
 interface Case {
   /** What a user asks for: the format and its default compression. */

@@ -5,20 +5,15 @@
  *
  *   npm run bench -- exports [rows=5000000]
  */
-import { execFileSync, execSync } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BENCH_DIR, PG, PG_TABLE, ensureBenchData } from './dataset.js';
 import { table, type Row } from './report.js';
+import { child, type FerryRun } from './child.js';
 
 const LEVEL = 1;
-const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
-function child<T>(script: string, args: string[]): T {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', here(script), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out.trim().split('\n').pop()!) as T;
-}
 
 function timedShell(command: string): number {
   const t0 = performance.now();
@@ -26,7 +21,6 @@ function timedShell(command: string): number {
   return (performance.now() - t0) / 1000;
 }
 
-type FerryRun = { seconds: number; rows: number; bytes: number; peakRssMb: number; encodedBy: string };
 
 function ferry(source: 'duckdb' | 'postgres', parquet: string, format: string, compression: string, pushdown: boolean, limit?: number): FerryRun {
   return child<FerryRun>('./run-export.ts', [JSON.stringify({ source, parquet, format, compression, pushdown, level: LEVEL, limit })]);

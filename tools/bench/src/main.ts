@@ -8,6 +8,7 @@
  *   npm run bench -- memory
  *   npm run bench -- postgres [rows]
  *   npm run bench -- scale-out [quick] [claims | deliveries]
+ *   npm run bench -- scaling [maxRows]
  *   npm run bench -- startup [runs]
  */
 import { benchDeliveries } from './deliveries.js';
@@ -15,6 +16,7 @@ import { benchEmbedded } from './embedded.js';
 import { benchExports, benchMemory } from './exports.js';
 import { benchPostgres } from './postgres.js';
 import { benchScaleOut } from './scale-out.js';
+import { benchScaling } from './scaling.js';
 import { benchStartup } from './startup.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<string>> = {
@@ -24,6 +26,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<string>> = {
   memory: () => benchMemory(),
   postgres: (args) => benchPostgres(args[0] ? Number(args[0]) : undefined),
   'scale-out': (args) => benchScaleOut(args),
+  scaling: (args) => benchScaling(args[0] ? Number(args[0]) : undefined),
   startup: (args) => benchStartup(args[0] ? Number(args[0]) : undefined),
 };
 
