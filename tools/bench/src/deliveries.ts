@@ -55,22 +55,32 @@ export async function benchDeliveries(count = 20_000, asked?: number): Promise<s
     const jobs = new SqliteJobStore({ file: join(dir, 'ferry.db') });
     const notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'] });
     try {
-      const account = await jobs.accounts.create({ name: 'bench', createdAt: new Date() });
-      await jobs.endpoints.insert({
-        id: 'ep_bench',
-        accountId: account.id,
-        url: receiver.url,
-        scheme: 'standard-webhooks',
-        secrets: [{ value: notifier.createSecret('standard-webhooks'), expiresAt: null }],
-        events: ['*'],
-        description: null,
-        registered: true,
-        scheduleMs: null,
-        createdAt: new Date(),
-      });
+      // A worker keeps at most maxInFlightPerEndpoint attempts in flight per endpoint (fairness
+      // between receivers), so the deliveries are spread over as many endpoints as its concurrency
+      // needs to fill (one account each, on the same receiver): what is measured is the cost per
+      // delivery, not the per-receiver cap.
+      const perEndpoint = DEFAULT_DELIVERY_WORKER_OPTIONS.maxInFlightPerEndpoint;
+      const endpoints = Math.max(1, Math.ceil(concurrency / perEndpoint));
+      const accounts: number[] = [];
+      for (let k = 0; k < endpoints; k++) {
+        const account = await jobs.accounts.create({ name: `bench-${k}`, createdAt: new Date() });
+        accounts.push(account.id);
+        await jobs.endpoints.insert({
+          id: `ep_bench_${k}`,
+          accountId: account.id,
+          url: `${receiver.url}?endpoint=${k}`,
+          scheme: 'standard-webhooks',
+          secrets: [{ value: notifier.createSecret('standard-webhooks'), expiresAt: null }],
+          events: ['*'],
+          description: null,
+          registered: true,
+          scheduleMs: null,
+          createdAt: new Date(),
+        });
+      }
       const events: NewEvent[] = Array.from({ length: count }, (_, i) => ({
         id: `evt_${i}`,
-        accountId: account.id,
+        accountId: accounts[i % endpoints]!,
         type: 'export.completed',
         created: new Date(),
         exportId: null,
@@ -83,10 +93,11 @@ export async function benchDeliveries(count = 20_000, asked?: number): Promise<s
         while (worker.counters.succeeded < count) await new Promise((r) => setTimeout(r, 20));
         await worker.stop();
       });
-      const counts = await jobs.deliveries.countByState(account.id);
-      if (counts.succeeded !== count) throw new Error(`expected ${count} delivered, got ${JSON.stringify(counts)}`);
+      let delivered = 0;
+      for (const id of accounts) delivered += (await jobs.deliveries.countByState(id)).succeeded;
+      if (delivered !== count) throw new Error(`expected ${count} delivered, got ${delivered}`);
       rows.push({
-        name: `Ferry: Standard Webhooks signed, outbox claim + attempt log in SQLite (fsync), ${asked === undefined ? `defaults (concurrency ${concurrency})` : `concurrency ${concurrency}`}`,
+        name: `Ferry: Standard Webhooks signed, outbox claim + attempt log in SQLite (fsync), ${asked === undefined ? `defaults (concurrency ${concurrency})` : `concurrency ${concurrency}`}, ${endpoints} endpoints`,
         seconds: ferry.seconds,
         units: count,
         unit: 'requests',
