@@ -3,8 +3,8 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBDataChunk } from '@duckdb/
 import { FerryError, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
 import { compileQuery } from '@ferry/query-sql';
 import { planResult, toRecordBatches } from './batches.js';
-import { NATIVE_FORMATS, planCopy } from './native.js';
-import { makeFifo, readFifo } from './fifo.js';
+import { copyDir, NATIVE_FORMATS, planCopy } from './native.js';
+import { followFile } from './follow-file.js';
 import type { DuckDBSourceOptions } from './options.js';
 import { OwnedScratch } from '@ferry/core';
 import { queryFailed } from './errors.js';
@@ -122,9 +122,9 @@ export class DuckDBSource implements QuerySource {
   }
 
   /**
-   * Pushdown (see native.ts): DuckDB writes the file with its parallel COPY into a named pipe in the
-   * source's scratch directory, read as it is written (see fifo.ts). Null for a format not enabled,
-   * when a column type cannot read back as the Arrow path's, or where no FIFO can be made.
+   * Pushdown (see native.ts): DuckDB writes the file with its parallel COPY into a temp file of the
+   * source's scratch directory, which is streamed as it grows (see follow-file.ts) and then deleted.
+   * Null for a format not enabled, or when a column type cannot read back as the Arrow path's.
    * Aborting, or leaving the body early, interrupts the COPY; the temp file is always removed.
    */
   async exportNative(query: ResolvedQuery, format: NativeFormat, opts: { signal: AbortSignal }): Promise<NativeExport | null> {
@@ -144,21 +144,22 @@ export class DuckDBSource implements QuerySource {
     };
     try {
       const plan = await planCopy(connection, query, format);
-      const fifo = plan ? await makeFifo(this.#scratch.path) : null;
-      if (!plan || !fifo) {
+      if (!plan) {
         await release();
         return null;
       }
+      const scratch = this.#scratch.path;
       let settle!: { resolve: (n: number) => void; reject: (err: unknown) => void };
       const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
       rows.catch(() => undefined); // a caller that only reads `body` must not see an unhandled rejection
       const body = async function* (): AsyncGenerator<Uint8Array> {
+        const { file, cleanup } = await copyDir(scratch);
         let copy: Promise<number> | undefined;
         let copying = false;
         try {
           if (query.orderBy.length === 0) await unordered(connection);
           copying = true;
-          copy = connection.runAndReadAll(plan.sql(fifo.path), plan.params).then(
+          copy = connection.runAndReadAll(plan.sql(file), plan.params).then(
             (result) => Number(result.getRows()[0]?.[0] ?? 0),
             (err: unknown) => {
               throw signal.aborted ? aborted(signal) : queryFailed(err);
@@ -169,7 +170,7 @@ export class DuckDBSource implements QuerySource {
             () => (copying = false),
           );
           if (plan.preamble.length > 0) yield plan.preamble;
-          for await (const chunk of readFifo(fifo.path, copy)) {
+          for await (const chunk of followFile(file, copy)) {
             if (signal.aborted) throw aborted(signal);
             yield chunk;
           }
@@ -183,7 +184,7 @@ export class DuckDBSource implements QuerySource {
           if (copying) connection.interrupt();
           await copy?.catch(() => undefined);
           await release();
-          await fifo.cleanup();
+          await cleanup();
         }
       };
       return { body: body(), rows };
