@@ -44,9 +44,11 @@ export const scopes = {
     mutate: ['apps/server/src/routes/**/*.ts', ...notTests],
     tests: [
       'apps/server/src/**/*.test.ts',
-      ...['api-hardening', 'client', 'formats-open', 'formats-stores', 'hardening', 'listen', 'openapi', 'restart', 'retry-schedule', 'roles', 'serve', 'sinks', 'store-promises', 'tenants', 'versions', 'webhooks', 'zstd'].map(
-        (name) => `apps/cli/src/${name}.test.ts`,
-      ),
+      // Each mutant reruns the files whose tests reach it, server start-up included: these six call
+      // every route (the typed client, validation, roles and keys, tenants, versions, webhooks)
+      // in about a quarter of the time of all in-process files (measured: all of them made 35 s a
+      // mutant, two hours for the scope).
+      ...['api-hardening', 'client', 'roles', 'tenants', 'versions', 'webhooks'].map((name) => `apps/cli/src/${name}.test.ts`),
     ],
     globalSetup: true,
   },

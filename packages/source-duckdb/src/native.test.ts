@@ -60,8 +60,8 @@ describe('which formats DuckDB writes itself', () => {
     return formats;
   };
 
-  it('by default every format it writes: each measured faster than the Arrow path, in less memory', async () => {
-    expect(await pushedDown({})).toEqual(['csv', 'jsonl', 'parquet']);
+  it('by default Parquet only: csv and jsonl spool their uncompressed output to disk, so they are opt-in', async () => {
+    expect(await pushedDown({})).toEqual(['parquet']);
   });
 
   it('every format it can with true, none with false, the listed ones otherwise; never a format it does not know', async () => {
@@ -110,7 +110,7 @@ describe('what DuckDB writes itself', () => {
   };
 
   it("puts timestamps and non-finite doubles in Ferry's layout: T-separated, Z for UTC, NaN and Infinity words (JSON strings)", async () => {
-    const source = await DuckDBSource.create(DuckDBSourceOptions.parse({}), { dataDir: tmpdir() });
+    const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ pushdown: true }), { dataDir: tmpdir() });
     try {
       const sql = `SELECT * FROM (VALUES (TIMESTAMP '2024-01-02 03:04:05.5', TIMESTAMPTZ '2024-01-02 03:04:05+00', 'NaN'::DOUBLE), (TIMESTAMP '2024-01-02 03:04:05', TIMESTAMPTZ '2024-01-02 05:04:05+02', '-Infinity'::DOUBLE)) t(ts, tz, r)`;
       const columns = [
@@ -133,7 +133,7 @@ describe('what DuckDB writes itself', () => {
 
   it('streams a file DuckDB is still writing: a 3M-row export arrives whole, in order of the file, and its temp file is gone after', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-follow-'));
-    const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2 }), { dataDir });
+    const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2, pushdown: true }), { dataDir });
     try {
       const sql = 'SELECT range AS x, range * 2 AS y FROM range(3000000)';
       const columns = [
@@ -160,7 +160,7 @@ describe('what DuckDB writes itself', () => {
   // A billion rows: only an interrupted COPY lets this test end within its time limit.
   it('stops the COPY and removes its temp file when the reader leaves early', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-follow-'));
-    const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2 }), { dataDir });
+    const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2, pushdown: true }), { dataDir });
     try {
       const dataset = DatasetDefinition.parse({
         key: 't',

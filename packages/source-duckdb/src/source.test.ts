@@ -126,7 +126,7 @@ describe('duckdb source', () => {
   });
 
   it('copies strings of every length, inline and on the heap, next to NULLs, across chunks and batches', async () => {
-    const { batches } = await run({ from: 'mixed', scopes: [{ column: 'i' }, { column: 's' }], orderBy: [{ column: 'i' }] }, 5000);
+    const { batches } = await run({ from: 'mixed', scopes: [{ column: 'i' }, { column: 's' }], orderBy: [{ column: 'i', direction: 'asc' }] }, 5000);
     expect(column(batches, 's')).toEqual(Array.from({ length: 20000 }, (_, i) => mixedString(i)));
   });
 
