@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { silentLogger, type NewEvent } from '@ferry/core';
+import { silentLogger, type JobStore, type NewEvent } from '@ferry/core';
 import { DEFAULT_DELIVERY_WORKER_OPTIONS, DeliveryWorker, recordEvents } from '@ferry/engine';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
-import { createWebhookNotifier } from '@ferry/notifier-webhook';
+import { createWebhookNotifier, type WebhookNotifier } from '@ferry/notifier-webhook';
 import { measure, table, type Row } from './report.js';
 
 export async function startReceiver(): Promise<{ url: string; stop: () => void }> {
@@ -26,6 +26,24 @@ export async function startReceiver(): Promise<{ url: string; stop: () => void }
   });
   const port = await new Promise<string>((resolve) => child.stdout!.once('data', (c: Buffer) => resolve(c.toString().trim())));
   return { url: `http://127.0.0.1:${port}/hook`, stop: () => child.kill('SIGTERM') };
+}
+
+/** A registered Standard Webhooks endpoint receiving every event of `accountId`, with a fresh secret. */
+export async function registerEndpoint(
+  jobs: Pick<JobStore, 'endpoints'>,
+  notifier: WebhookNotifier,
+  endpoint: { id: string; accountId: number; url: string },
+): Promise<void> {
+  await jobs.endpoints.insert({
+    ...endpoint,
+    scheme: 'standard-webhooks',
+    secrets: [{ value: notifier.createSecret('standard-webhooks'), expiresAt: null }],
+    events: ['*'],
+    description: null,
+    registered: true,
+    scheduleMs: null,
+    createdAt: new Date(),
+  });
 }
 
 export const BODY = JSON.stringify({ type: 'export.completed', id: 'evt_x', created: 0, data: { object: { uuid: randomUUID(), object: 'rentals', filters: [] } } });
@@ -65,18 +83,7 @@ export async function benchDeliveries(count = 20_000, asked?: number): Promise<s
       for (let k = 0; k < endpoints; k++) {
         const account = await jobs.accounts.create({ name: `bench-${k}`, createdAt: new Date() });
         accounts.push(account.id);
-        await jobs.endpoints.insert({
-          id: `ep_bench_${k}`,
-          accountId: account.id,
-          url: `${receiver.url}?endpoint=${k}`,
-          scheme: 'standard-webhooks',
-          secrets: [{ value: notifier.createSecret('standard-webhooks'), expiresAt: null }],
-          events: ['*'],
-          description: null,
-          registered: true,
-          scheduleMs: null,
-          createdAt: new Date(),
-        });
+        await registerEndpoint(jobs, notifier, { id: `ep_bench_${k}`, accountId: account.id, url: `${receiver.url}?endpoint=${k}` });
       }
       const events: NewEvent[] = Array.from({ length: count }, (_, i) => ({
         id: `evt_${i}`,

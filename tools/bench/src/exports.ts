@@ -5,21 +5,15 @@
  *
  *   npm run bench -- exports [rows=5000000]
  */
-import { execSync } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DIR, PG, PG_TABLE, ensureBenchData } from './dataset.js';
 import { table, type Row } from './report.js';
-import { child, type FerryRun } from './child.js';
+import { child, timedShell, type FerryRun } from './child.js';
 
 const LEVEL = 1;
 
 
-function timedShell(command: string): number {
-  const t0 = performance.now();
-  execSync(command, { stdio: ['ignore', 'ignore', 'inherit'], shell: '/bin/bash' });
-  return (performance.now() - t0) / 1000;
-}
 
 
 function ferry(source: 'duckdb' | 'postgres', parquet: string, format: string, compression: string, pushdown: boolean, limit?: number): FerryRun {

@@ -9,7 +9,7 @@
 import type { NewDelivery } from '@ferry/core';
 import { DEFAULT_DELIVERY_WORKER_OPTIONS, eventId, randomId } from '@ferry/engine';
 import { createWebhookNotifier } from '@ferry/notifier-webhook';
-import { BODY, startReceiver } from './deliveries.js';
+import { BODY, registerEndpoint, startReceiver } from './deliveries.js';
 import type { DeliverySpec } from './delivery-process.js';
 import { progressLine, runProcesses, setbackNote, type ProcessesRun } from './processes.js';
 import { table, type Row } from './report.js';
@@ -108,18 +108,7 @@ async function seedOutbox(at: StoreLocation, urls: readonly string[], count: num
     const endpointIds: string[] = [];
     for (const url of urls) {
       const id = randomId('ep');
-      await store.endpoints.insert({
-        id,
-        accountId: account.id,
-        url,
-        scheme: 'standard-webhooks',
-        secrets: [{ value: notifier.createSecret('standard-webhooks'), expiresAt: null }],
-        events: ['*'],
-        description: null,
-        registered: true,
-        scheduleMs: null,
-        createdAt: new Date(),
-      });
+      await registerEndpoint(store, notifier, { id, accountId: account.id, url });
       endpointIds.push(id);
     }
     for (let start = 0; start < count; start += INSERT_BATCH) {

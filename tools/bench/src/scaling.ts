@@ -10,11 +10,10 @@
  * Building the 25M-row table takes a few minutes the first time (Parquet, then PostgreSQL's copy of
  * it, replacing the 5M-row one the other benchmarks use until they rebuild it).
  */
-import { execSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { child, type FerryRun } from './child.js';
+import { child, timedShell, type FerryRun } from './child.js';
 import { BENCH_DIR, PG, PG_TABLE, ensureBenchData } from './dataset.js';
 import { renderPng, type Series } from './plot.js';
 
@@ -30,19 +29,13 @@ const EXPORTS: ReadonlyArray<{ label: string; source: Source; format: string; co
   { label: 'PostgreSQL -> arrow.gz', source: 'postgres', format: 'arrow', compression: 'gzip' },
 ];
 
-function timed(command: string): number {
-  const t0 = performance.now();
-  execSync(command, { stdio: ['ignore', 'ignore', 'inherit'], shell: '/bin/bash' });
-  return (performance.now() - t0) / 1000;
-}
-
 const millions = (rows: number) => `${+(rows / 1e6).toFixed(2)}M`;
 
 export async function benchScaling(maxRows = 25_000_000): Promise<string> {
   const { parquet } = await ensureBenchData(maxRows);
   const sizes = [maxRows / 25, maxRows / 5, maxRows];
   const limits = sizes.map((n) => ({
-    psql: timed(`psql -h ${PG.host} -U ${PG.user} -d ${PG.database} -q -c "\\copy (SELECT * FROM ${PG_TABLE} LIMIT ${n}) to /dev/null"`),
+    psql: timedShell(`psql -h ${PG.host} -U ${PG.user} -d ${PG.database} -q -c "\\copy (SELECT * FROM ${PG_TABLE} LIMIT ${n}) to /dev/null"`),
     duckdb: child<{ seconds: number }>('./duckdb-copy.ts', [parquet, join(BENCH_DIR, 'scaling.parquet'), 'FORMAT parquet', String(n)]).seconds,
   }));
   await rm(join(BENCH_DIR, 'scaling.parquet'), { force: true });
