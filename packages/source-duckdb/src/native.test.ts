@@ -11,7 +11,7 @@ import { DuckDBSource } from './source.js';
 import { DuckDBSourceOptions } from './options.js';
 import { describe, it, expect } from 'vitest';
 import { readdir } from 'node:fs/promises';
-import { createCatalog, resolveQuery, DatasetDefinition } from '@ferry/core';
+import { createCatalog, resolveQuery, DatasetDefinition, FerryError } from '@ferry/core';
 
 const ctx = { logger: { debug() {}, info() {}, warn() {}, error() {} }, dataDir: tmpdir() };
 let dir: string;
@@ -60,8 +60,8 @@ describe('which formats DuckDB writes itself', () => {
     return formats;
   };
 
-  it('by default Parquet only: csv and jsonl spool their uncompressed output to disk, so they are opt-in', async () => {
-    expect(await pushedDown({})).toEqual(['parquet']);
+  it('by default every format it writes: csv, jsonl and Parquet', async () => {
+    expect(await pushedDown({})).toEqual(['csv', 'jsonl', 'parquet']);
   });
 
   it('every format it can with true, none with false, the listed ones otherwise; never a format it does not know', async () => {
@@ -131,7 +131,7 @@ describe('what DuckDB writes itself', () => {
     }
   });
 
-  it('streams a file DuckDB is still writing: a 3M-row export arrives whole, in order of the file, and its temp file is gone after', async () => {
+  it('streams a file DuckDB is still writing: a 3M-row export arrives whole, in order of the file, and its pipe is gone after', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-follow-'));
     const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2, pushdown: true }), { dataDir });
     try {
@@ -158,7 +158,7 @@ describe('what DuckDB writes itself', () => {
   });
 
   // A billion rows: only an interrupted COPY lets this test end within its time limit.
-  it('stops the COPY and removes its temp file when the reader leaves early', async () => {
+  it('stops the COPY and removes its pipe when the reader leaves early', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-follow-'));
     const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2, pushdown: true }), { dataDir });
     try {
@@ -182,5 +182,56 @@ describe('what DuckDB writes itself', () => {
       await source.close();
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+
+  // A consumer that stops pulling (a stalled upload) leaves DuckDB waiting on a full pipe: neither
+  // an abort nor closing the source may wait for that write.
+  describe('a consumer that stopped pulling', () => {
+    const stalled = async (source: DuckDBSource, signal: AbortSignal) => {
+      const dataset = DatasetDefinition.parse({
+        key: 't',
+        relation: { sql: 'SELECT range AS x FROM range(1000000000)' },
+        columns: [{ name: 'x', type: 'bigint', role: 'dimension' }],
+        limits: { maxRows: 1_000_000_000 },
+      });
+      const query = resolveQuery(createCatalog([dataset]), { scopes: [{ column: 'x' }], orderBy: null });
+      const native = (await source.exportNative(query, 'csv', { signal }))!;
+      const body = native.body[Symbol.asyncIterator]();
+      expect((await body.next()).done).toBe(false);
+      // Long enough for DuckDB to fill the pipe and block in its write.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { body, rows: native.rows };
+    };
+
+    it('is stopped by an abort: the COPY fails as aborted and its pipe is removed', async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-stall-'));
+      const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2 }), { dataDir });
+      try {
+        const controller = new AbortController();
+        const native = await stalled(source, controller.signal);
+        controller.abort(new FerryError('ABORTED', 'shutting down'));
+        await expect(native.body.next()).rejects.toThrow('shutting down');
+        await expect(native.rows).rejects.toThrow('shutting down');
+        expect(source.activeStreams).toBe(0);
+        expect((await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'))).toEqual([]);
+      } finally {
+        await source.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('does not hold up closing the source', async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-stall-'));
+      const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2 }), { dataDir });
+      try {
+        const native = await stalled(source, new AbortController().signal);
+        await source.close();
+        expect(source.activeStreams).toBe(0);
+        await expect(native.body.next()).rejects.toThrow();
+      } finally {
+        await source.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DuckDBTypeId, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import type { NativeFormat, ResolvedQuery } from '@ferry/core';
 import { compileQuery, quoteIdent, quoteLiteral } from '@ferry/query-sql';
@@ -117,7 +115,7 @@ export async function planCopy(connection: DuckDBConnection, query: ResolvedQuer
   const prepared = await connection.prepare(sql);
   const columns = Array.from({ length: prepared.columnCount }, (_, i) => ({ name: prepared.columnName(i), type: prepared.columnType(i) }));
   prepared.destroySync();
-  // USE_TMP_FILE false: the file is written in place, front to back, so it can be read as it grows.
+  // USE_TMP_FILE false: DuckDB writes straight into the named pipe it is given (see fifo.ts).
   const copy = (select: string, options: string) => (file: string) => `COPY (${select}) TO ${quoteLiteral(file)} (${options}, USE_TMP_FILE false)`;
   if (format === 'parquet') {
     if (!columns.every((c) => PARQUET_TYPES.has(c.type.typeId))) return null;
@@ -133,10 +131,4 @@ export async function planCopy(connection: DuckDBConnection, query: ResolvedQuer
     sql: copy(select, 'FORMAT csv, HEADER false'),
     params,
   };
-}
-
-/** A directory of its own under the source's scratch directory (swept after a crash), for one COPY. */
-export async function copyDir(scratchDir: string): Promise<{ file: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(scratchDir, 'copy-'));
-  return { file: join(dir, 'export'), cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

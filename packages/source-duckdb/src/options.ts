@@ -18,14 +18,12 @@ export const DuckDBSourceOptions = z.strictObject({
   /** Open a database file read-only, so other processes may read it at the same time. */
   readOnly: z.boolean().optional(),
   /**
-   * Formats DuckDB writes itself with its parallel COPY (pushdown): `true` for every one it can
-   * (`csv`, `jsonl`, `parquet`), `false` for none, or a list. The default is `["parquet"]`: csv and
-   * jsonl pushed down are about twice as fast as the Arrow path on the sample dataset, in half the
-   * memory (docs/benchmarks.md), but their COPY output is spooled uncompressed under the data dir
-   * while it is read, so they need that much free disk; turn them on where the disk allows. The file
-   * reads back the same either way (README, "Pushdown").
+   * Formats DuckDB writes itself with its parallel COPY (pushdown): `true` (the default) for every
+   * one it can (`csv`, `jsonl`, `parquet`), `false` for none, or a list. Pushed down, csv.gz and
+   * jsonl.gz are about twice as fast as the Arrow path on the sample dataset, in half the memory
+   * (docs/benchmarks.md); the file reads back the same either way (README, "Pushdown").
    */
-  pushdown: z.union([z.boolean(), z.array(z.enum(NATIVE_FORMATS))]).default(['parquet']),
+  pushdown: z.union([z.boolean(), z.array(z.enum(NATIVE_FORMATS))]).default(true),
   /** Rows per Arrow batch when the caller does not ask for a size. */
   batchRows: z.int().min(1).max(1_048_576).default(16384),
 });

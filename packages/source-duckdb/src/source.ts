@@ -3,8 +3,8 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBDataChunk } from '@duckdb/
 import { FerryError, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
 import { compileQuery } from '@ferry/query-sql';
 import { planResult, toRecordBatches } from './batches.js';
-import { copyDir, NATIVE_FORMATS, planCopy } from './native.js';
-import { followFile } from './follow-file.js';
+import { makeFifo } from './fifo.js';
+import { NATIVE_FORMATS, planCopy } from './native.js';
 import type { DuckDBSourceOptions } from './options.js';
 import { OwnedScratch } from '@ferry/core';
 import { queryFailed } from './errors.js';
@@ -27,7 +27,11 @@ export class DuckDBSource implements QuerySource {
   readonly dialect = 'duckdb';
   readonly #instance: DuckDBInstance;
   readonly #defaultBatchRows: number;
-  readonly #connections = new Set<DuckDBConnection>();
+  /**
+   * Connections in use, each with what stops its statement at once (and cuts a pushdown's pipe),
+   * settling once the statement has let go.
+   */
+  readonly #connections = new Map<DuckDBConnection, () => Promise<void>>();
   readonly #scratch: OwnedScratch;
   #closed = false;
 
@@ -42,7 +46,7 @@ export class DuckDBSource implements QuerySource {
   }
 
   /**
-   * Spill files and pushdown temp files go to a directory of this instance's own under
+   * Spill files and pushdown pipes go to a directory of this instance's own under
    * `<dataDir>/duckdb-tmp`: two DuckDB instances spilling into one directory corrupt each other's
    * files (they use the same names), and what a killed process left there is swept at the next
    * start (see OwnedScratch).
@@ -74,7 +78,7 @@ export class DuckDBSource implements QuerySource {
     }
   }
 
-  /** This instance's scratch directory (spill files, pushdown temp files). */
+  /** This instance's scratch directory (spill files, pushdown pipes). */
   get scratchDir(): string {
     return this.#scratch.path;
   }
@@ -88,7 +92,7 @@ export class DuckDBSource implements QuerySource {
     const { sql, params } = compileQuery(query, 'duckdb');
 
     const connection = await this.#instance.connect();
-    this.#connections.add(connection);
+    this.#connections.set(connection, async () => connection.interrupt());
     // interrupt() cancels a running stream()/fetchChunk() on this connection; it then rejects.
     const onAbort = (): void => connection.interrupt();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -122,10 +126,11 @@ export class DuckDBSource implements QuerySource {
   }
 
   /**
-   * Pushdown (see native.ts): DuckDB writes the file with its parallel COPY into a temp file of the
-   * source's scratch directory, which is streamed as it grows (see follow-file.ts) and then deleted.
-   * Null for a format not enabled, or when a column type cannot read back as the Arrow path's.
-   * Aborting, or leaving the body early, interrupts the COPY; the temp file is always removed.
+   * Pushdown (see native.ts): DuckDB writes the file with its parallel COPY into a named pipe in the
+   * source's scratch directory, read as it is written (see fifo.ts). Null for a format not enabled,
+   * when a column type cannot read back as the Arrow path's, or where no named pipe can be made.
+   * Aborting, closing the source or leaving the body early cuts the pipe and interrupts the COPY,
+   * even while the consumer has stopped pulling and DuckDB waits on a full pipe.
    */
   async exportNative(query: ResolvedQuery, format: NativeFormat, opts: { signal: AbortSignal }): Promise<NativeExport | null> {
     const { signal } = opts;
@@ -133,33 +138,41 @@ export class DuckDBSource implements QuerySource {
     if (signal.aborted) throw aborted(signal);
     if (!this.#pushdown.has(format)) return null;
     const connection = await this.#instance.connect();
-    this.#connections.add(connection);
-    const onAbort = (): void => connection.interrupt();
-    signal.addEventListener('abort', onAbort, { once: true });
+    let cutPipe = (): void => undefined;
+    let copy: Promise<unknown> | undefined;
+    const stop = (): void => {
+      cutPipe();
+      connection.interrupt();
+    };
+    this.#connections.set(connection, async () => {
+      stop();
+      await copy?.catch(() => undefined);
+    });
+    signal.addEventListener('abort', stop, { once: true });
     const release = async (): Promise<void> => {
-      signal.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', stop);
+      cutPipe();
       if (!this.#connections.delete(connection)) return;
       await endQuery(connection);
       connection.closeSync();
     };
     try {
       const plan = await planCopy(connection, query, format);
-      if (!plan) {
+      const fifo = plan ? await makeFifo(this.#scratch.path) : null;
+      if (!plan || !fifo) {
         await release();
         return null;
       }
-      const scratch = this.#scratch.path;
+      cutPipe = () => fifo.cut();
       let settle!: { resolve: (n: number) => void; reject: (err: unknown) => void };
       const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
       rows.catch(() => undefined); // a caller that only reads `body` must not see an unhandled rejection
       const body = async function* (): AsyncGenerator<Uint8Array> {
-        const { file, cleanup } = await copyDir(scratch);
-        let copy: Promise<number> | undefined;
         let copied = false;
         try {
           await orderAsAsked(connection, query);
-          copy = connection
-            .runAndReadAll(plan.sql(file), plan.params)
+          const copying = connection
+            .runAndReadAll(plan.sql(fifo.path), plan.params)
             .then(
               (result) => Number(result.getRows()[0]?.[0] ?? 0),
               (err: unknown) => {
@@ -167,22 +180,26 @@ export class DuckDBSource implements QuerySource {
               },
             )
             .finally(() => (copied = true));
+          // Observed by the read below; until then (the preamble's yield) it must not count as unhandled.
+          copying.catch(() => undefined);
+          copy = copying;
           if (plan.preamble.length > 0) yield plan.preamble;
-          for await (const chunk of followFile(file, copy)) {
+          for await (const chunk of fifo.read(copying)) {
             if (signal.aborted) throw aborted(signal);
             yield chunk;
           }
-          settle.resolve(await copy);
+          settle.resolve(await copying);
         } catch (err) {
-          settle.reject(err);
-          throw err;
+          // A cut pipe ends the read with a premature close: the abort is the cause to report.
+          const cause = signal.aborted ? aborted(signal) : err;
+          settle.reject(cause);
+          throw cause;
         } finally {
           settle.reject(new Error('the export was not read to the end'));
           // Left early (or failed while reading): stop the COPY before the connection is released.
-          if (copy && !copied) connection.interrupt();
+          if (copy && !copied) stop();
           await copy?.catch(() => undefined);
           await release();
-          await cleanup();
         }
       };
       return { body: body(), rows };
@@ -201,7 +218,10 @@ export class DuckDBSource implements QuerySource {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const connection of this.#connections) connection.closeSync();
+    // A pushdown's COPY may wait on a full pipe that nobody reads: cut it and let the statement
+    // fail first, or closing the connection would wait for that write forever.
+    await Promise.all([...this.#connections.values()].map((stop) => stop()));
+    for (const connection of this.#connections.keys()) connection.closeSync();
     this.#connections.clear();
     this.#instance.closeSync();
     await this.#scratch.close();

@@ -1,0 +1,97 @@
+import { constants } from 'node:fs';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeFifo, type Fifo } from './fifo.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ferry-fifo-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+/** A writer as DuckDB is one: opens the pipe, writes each piece whole, closes. */
+async function write(path: string, pieces: readonly Buffer[]): Promise<void> {
+  const handle = await open(path, constants.O_WRONLY);
+  try {
+    for (const piece of pieces) {
+      for (let at = 0; at < piece.length; ) at += (await handle.write(piece, at)).bytesWritten;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}
+
+async function fifo(): Promise<Fifo> {
+  const made = await makeFifo(dir);
+  if (!made) throw new Error('mkfifo is part of coreutils on every machine this suite runs on');
+  return made;
+}
+
+describe('a COPY read through a named pipe', () => {
+  it('yields every byte the writer wrote, in order, many times what the pipe holds at once', async () => {
+    const pipe = await fifo();
+    const pieces = Array.from({ length: 40 }, (_, i) => Buffer.alloc(100_000, 65 + (i % 26)));
+    const written = write(pipe.path, pieces);
+    expect((await collect(pipe.read(written))).equals(Buffer.concat(pieces))).toBe(true);
+    pipe.cut();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('waits for a writer that opens the pipe late, without reading end-of-file first', async () => {
+    const pipe = await fifo();
+    const written = new Promise((resolve) => setTimeout(resolve, 50)).then(() => write(pipe.path, [Buffer.from('late but whole')]));
+    expect((await collect(pipe.read(written))).toString()).toBe('late but whole');
+  });
+
+  it("throws the writer's error after what it wrote", async () => {
+    const pipe = await fifo();
+    const written = write(pipe.path, [Buffer.from('half a file')]).then(() => {
+      throw new Error('COPY failed: out of memory');
+    });
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of pipe.read(written)) seen.push(Buffer.from(chunk).toString());
+      })(),
+    ).rejects.toThrow('COPY failed: out of memory');
+    expect(seen.join('')).toBe('half a file');
+  });
+
+  it('does not wait forever for a writer that failed before opening the pipe', async () => {
+    const pipe = await fifo();
+    await expect(collect(pipe.read(Promise.reject(new Error('Binder Error: no such column'))))).rejects.toThrow('Binder Error');
+  });
+
+  it('fails a writer blocked on a full pipe once the reader leaves early', async () => {
+    const pipe = await fifo();
+    const written = write(pipe.path, [Buffer.alloc(8 << 20)]);
+    written.catch(() => undefined);
+    for await (const chunk of pipe.read(written)) {
+      expect(chunk.length).toBeGreaterThan(0);
+      break;
+    }
+    await expect(written).rejects.toThrow(/EPIPE/);
+  });
+
+  it('a cut fails a writer blocked on a full pipe while the reader is suspended, and refuses a writer not yet there', async () => {
+    const pipe = await fifo();
+    const written = write(pipe.path, [Buffer.alloc(8 << 20)]);
+    written.catch(() => undefined);
+    const reader = pipe.read(written);
+    expect((await reader.next()).done).toBe(false); // then the consumer stops pulling
+    pipe.cut();
+    await expect(written).rejects.toThrow(/EPIPE/);
+    // A writer that would open the pipe only now finds no path instead of waiting for a reader.
+    await expect(write(pipe.path, [Buffer.from('late')])).rejects.toThrow(/ENOENT/);
+    expect(await readdir(dir)).toEqual([]);
+    await reader.return(undefined);
+  });
+});

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { closeSync, constants, openSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * DuckDB's COPY writes into a named pipe that Ferry reads: the export streams while it is being
+ * written (DuckDB's writer threads and the engine's gzip busy at once), with a pipe's worth of
+ * memory between them and no disk at all. A temp file would need the whole uncompressed export on
+ * the data dir's disk (133 MB of CSV for the 9 MB csv.gz of the sample dataset). DuckDB writes
+ * csv, json and Parquet front to back, so a pipe is all they need.
+ *
+ * The read end is opened first, without blocking, and read through libuv's event loop (a
+ * net.Socket on the descriptor): no thread-pool thread waits on the pipe (gzip and file I/O need
+ * them), and DuckDB's open of the write end never waits for a reader. Linux does not report
+ * end-of-file on a pipe that has had no writer yet, so the reader waits for DuckDB to open it.
+ */
+export interface Fifo {
+  /** Where the writer writes. */
+  readonly path: string;
+  /**
+   * The bytes written into the pipe until the writer is done (`written` settles) and every byte has
+   * been read, then the writer's outcome: its error is thrown after the bytes it wrote.
+   */
+  read(written: Promise<unknown>): AsyncGenerator<Uint8Array>;
+  /**
+   * Cut the pipe: the path is removed, so a writer that has not opened it yet cannot (its open fails
+   * instead of waiting for a reader), then the read end is closed, so a writer blocked on a full
+   * pipe fails with EPIPE. Synchronous, so an abort handler or a closing source can call it while
+   * the reader is suspended (a consumer that stopped pulling). Idempotent.
+   */
+  cut(): void;
+}
+
+/** A FIFO in a directory of its own under `scratchDir` (swept after a crash), or null where `mkfifo` is unavailable. */
+export async function makeFifo(scratchDir: string): Promise<Fifo | null> {
+  const dir = await mkdtemp(join(scratchDir, 'copy-'));
+  const path = join(dir, 'export');
+  let fd: number;
+  try {
+    await promisify(execFile)('mkfifo', ['-m', '600', path]);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    return null;
+  }
+  const socket = new Socket({ fd, readable: true, writable: false });
+  // A cut while nothing reads reports ECONNRESET-like errors to nobody: read() rethrows what matters.
+  socket.on('error', () => undefined);
+  let cut = false;
+  return {
+    path,
+    cut() {
+      if (cut) return;
+      cut = true;
+      rmSync(dir, { recursive: true, force: true });
+      socket.destroy();
+    },
+    async *read(written) {
+      const outcome = written.then(
+        () => ({ failed: false as const }),
+        (error: unknown) => ({ failed: true as const, error }),
+      );
+      // Once the writer is done its end is closed; a writer that never opened the pipe (a COPY that
+      // failed first) would leave the reader waiting: opening and closing a write end once makes
+      // the read end see end-of-file after the bytes already in the pipe.
+      void outcome.then(() => {
+        try {
+          closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // Cut already (ENOENT, ENXIO): the reader is gone too.
+        }
+      });
+      for await (const chunk of socket) yield chunk as Buffer;
+      const result = await outcome;
+      if (result.failed) throw result.error;
+    },
+  };
+}
