@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NewDelivery, NewExportJob } from '@ferry/core';
 import { describePostgres, requirePostgres } from '@ferry/testing';
-import type { PostgresJobStore } from './postgres-job-store.js';
+import type { PostgresJobStore, PostgresJobStoreOptions } from './postgres-job-store.js';
 import { StoreFixture } from './test-support.js';
 
 const service = await requirePostgres();
@@ -73,12 +73,59 @@ describePostgres('postgres job store: claims on long queues', service, (server) 
     await observer?.end();
   });
 
-  async function clocked(): Promise<{ store: PostgresJobStore; schema: string; clock: { t: number } }> {
+  async function clocked(options: Partial<PostgresJobStoreOptions> = {}): Promise<{ store: PostgresJobStore; schema: string; clock: { t: number } }> {
     const clock = { t: T0 };
     const schema = fixture.location();
-    const store = await fixture.open(schema, { listen: false, now: () => clock.t });
+    const store = await fixture.open(schema, { listen: false, now: () => clock.t, ...options });
     return { store, schema, clock };
   }
+
+  it('exports: a claim of several hands them over in claim order, not in the order the UPDATE returns them', async () => {
+    // Left to itself the planner drives the claim's UPDATE from the ranked rows (a nested loop), and
+    // RETURNING comes back in claim order anyway. With nested loop and merge joins off it hashes the
+    // ranked rows and scans the table: RETURNING comes back in table order, which runs against the
+    // claim order here.
+    const { store, schema } = await clocked({
+      connectionString: `${server.url}?options=${encodeURIComponent('-c enable_nestloop=off -c enable_mergejoin=off')}`,
+    });
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(async (name) => (await store.accounts.create({ name, createdAt: new Date(T0) })).id));
+    // Named account + rank, requested so many seconds before now; inserted in this order (seq).
+    const queue: Array<[string, number, number]> = [
+      ['a3', a!, 10],
+      ['b2', b!, 20],
+      ['a2', a!, 20],
+      ['c1', c!, 40],
+      ['b1', b!, 30],
+      ['a1', a!, 50],
+      ['c0', c!, 60],
+    ];
+    for (const [name, accountId, ago] of queue) {
+      await store.exports.insert({
+        id: `${schema}_${name}`,
+        accountId,
+        name,
+        format: 'csv',
+        compression: 'gzip',
+        webhookUrl: 'https://hooks.example.com/ferry',
+        endpointId: 'ep_x',
+        datasetKey: 'rentals',
+        query: {},
+        hmacSignature: 'a'.repeat(64),
+        requestedAt: new Date(T0 - ago * 1000),
+        notifyOnFailure: false,
+        split: null,
+      });
+    }
+    // A new row version puts b2 at the end of the table; it keeps its seq, ahead of a2's.
+    await observer.query(`UPDATE "${schema}".exports SET updated_at = updated_at WHERE name = 'b2'`);
+    const claim = async (limit: number): Promise<string[]> =>
+      (await store.exports.claim('w', { limit, leaseMs: 60_000, maxRunningPerAccount: NO_CAP })).map((j) => j.name);
+    // Every account's first export ranks 1: the oldest of them goes first.
+    expect(await claim(1)).toEqual(['c0']);
+    // Rank 1 by age (a1, b1); then rank 2: c1 (c's first is running), then b2 and a2, requested at
+    // the same instant, by seq; then rank 3.
+    expect(await claim(10)).toEqual(['a1', 'b1', 'c1', 'b2', 'a2', 'a3']);
+  });
 
   it('exports: every claim takes what ranking the whole queue would, in that order', async () => {
     const { store, schema, clock } = await clocked();

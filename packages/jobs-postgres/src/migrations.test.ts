@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '@ferry/core';
 import { describePostgres, requirePostgres } from '@ferry/testing';
 import { MIGRATIONS, migratePostgres, PostgresJobStore } from './index.js';
-import { newSchemaName, StoreFixture } from './test-support.js';
+import { newSchemaName, poolBackends, StoreFixture } from './test-support.js';
 
 const service = await requirePostgres();
 
@@ -73,6 +73,23 @@ describePostgres('postgres job store: migrations and schemas', service, (server)
     await expect(migratePostgres({ connectionString: server.url, schema })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
     // Nothing was applied or removed.
     expect(await versions(schema)).toEqual([...everyVersion, latest + 1]);
+  });
+
+  it('a migrate() that fails closes its connection instead of pooling it; one that succeeds pools it', async () => {
+    const schema = fixture.location();
+    const store = await fixture.open(schema, { listen: false, poolSize: 1 });
+    // Start-up migrated on the pool's one connection and pooled it; so does a migrate() with nothing to do.
+    const first = await poolBackends(admin, schema);
+    expect(first).toHaveLength(1);
+    expect(await store.migrate()).toEqual({ from: 0, to: latest });
+    await store.ping();
+    expect(await poolBackends(admin, schema)).toEqual(first);
+    // A newer release migrated the schema: this one's migrate() fails on that connection.
+    await admin.query(`INSERT INTO "${schema}".ferry_migrations (version) VALUES ($1)`, [latest + 1]);
+    await expect(store.migrate()).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    // The next call needed a new connection: the failed call's was closed, not handed on.
+    await store.ping();
+    expect((await poolBackends(admin, schema)).filter((pid) => !first.includes(pid))).toHaveLength(1);
   });
 
   it('two schemas in one database keep their own rows', async () => {

@@ -11,7 +11,7 @@ import { PostgresExports } from './parts/exports.js';
 import { PostgresSchedules } from './parts/schedules.js';
 import { PostgresSettings } from './parts/settings.js';
 import { PostgresVersions } from './parts/versions.js';
-import { inTransaction, Session, StatementNames, Tables, type StoreEnv } from './session.js';
+import { checkOut, inTransaction, Session, StatementNames, Tables, type StoreEnv } from './session.js';
 import { WorkListener } from './work-listener.js';
 import { WorkSignals } from './work-signals.js';
 
@@ -139,12 +139,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async #withClient<T>(doing: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (err) {
-      throw toFerryError(err, this.#env.secrets, `connecting to the job store (schema "${this.schema}")`);
-    }
+    const { client, release } = await checkOut(this.#pool, this.#env.secrets, `connecting to the job store (schema "${this.schema}")`);
     let failed = false;
     try {
       return await fn(client);
@@ -153,7 +148,7 @@ export class PostgresJobStore implements JobStore {
       throw toFerryError(err, this.#env.secrets, doing);
     } finally {
       // After a failure the connection may be broken: close it rather than pool it (rare, and only here).
-      client.release(failed);
+      release(failed);
     }
   }
 

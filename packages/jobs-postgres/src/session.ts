@@ -163,12 +163,7 @@ export class Session {
  * through untouched); the client always goes back to the pool, destroyed if it broke.
  */
 export async function inTransaction<T>(pool: pg.Pool, secrets: readonly string[], fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (err) {
-    throw toFerryError(err, secrets, 'connecting');
-  }
+  const { client, release } = await checkOut(pool, secrets, 'connecting');
   let broken: Error | undefined;
   const step = async (sql: string): Promise<void> => {
     try {
@@ -191,6 +186,31 @@ export async function inTransaction<T>(pool: pg.Pool, secrets: readonly string[]
     }
     throw err;
   } finally {
-    client.release(broken);
+    release(broken);
   }
+}
+
+/**
+ * A pooled client for a caller's own statements. While it is checked out the pool does not listen
+ * for its errors, and pg emits a connection that dies then (a server restart, a failover, a killed
+ * backend) as an 'error' event: with no listener that crashes the process. The failure reaches the
+ * pending query anyway, so the listener only keeps it from being thrown a second time. `release`
+ * gives the client back, or destroys it when given a reason.
+ */
+export async function checkOut(pool: pg.Pool, secrets: readonly string[], doing: string): Promise<{ client: pg.PoolClient; release: (broken?: Error | boolean) => void }> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw toFerryError(err, secrets, doing);
+  }
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
+  return {
+    client,
+    release: (broken) => {
+      client.off('error', ignore);
+      client.release(broken);
+    },
+  };
 }

@@ -25,6 +25,12 @@ export async function dropSchemas(server: TestServer, schemas: readonly string[]
   }
 }
 
+/** The server processes behind a store's pool, found by its application name (its LISTEN connection has another). */
+export async function poolBackends(admin: pg.Client, schema: string): Promise<number[]> {
+  const result = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid', [`ferry:${schema}`]);
+  return result.rows.map((row) => row.pid);
+}
+
 /** Opens stores on fresh schemas of the test server and remembers what to close and drop. */
 export class StoreFixture {
   readonly schemas = new Set<string>();
