@@ -1,7 +1,8 @@
 /**
  * One Ferry export in a fresh process (so peak RSS is this export's alone), through the real
- * export worker: source -> (pushdown | Arrow -> format) -> compression -> local store.
- * Prints one JSON line: {seconds, rows, bytes, peakRssMb, encodedBy}.
+ * export worker: source -> (pushdown | Arrow -> format) -> compression -> local store; or
+ * `together` copies of it at once in the same worker. Prints one JSON line: {seconds, rows, bytes,
+ * peakRssMb, encodedBy} (rows and bytes of one copy; seconds until the last is done).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,8 @@ const spec = JSON.parse(process.argv[2]!) as {
   dataset?: 'sample';
   /** PostgreSQL only: the source's readMode (its default when absent). */
   readMode?: 'binary' | 'text';
+  /** Copies of the export run at once by the one worker (default 1; its default concurrency is 2). */
+  together?: number;
 };
 
 const COLUMNS: ReadonlyArray<readonly [string, string, string]> =
@@ -71,8 +74,9 @@ const worker = new ExportWorker(
   { jobs, catalog: createCatalog([dataset]), sources: new Map([['default', source]]), formats, store: new LocalStore({ root: join(dir, 'exports') }), links: new DownloadLinks('c2VjcmV0', 'http://127.0.0.1'), logger: silentLogger },
   defined({ gzipLevel: spec.level, pushdown: spec.pushdown }),
 );
-const id = randomUUID();
-await jobs.exports.insert({
+const ids = Array.from({ length: spec.together ?? 1 }, () => randomUUID());
+for (const id of ids) {
+  await jobs.exports.insert({
     id,
     accountId: account.id,
     name: 'bench',
@@ -87,15 +91,19 @@ await jobs.exports.insert({
     requestedAt: new Date(),
     notifyOnFailure: false,
     split: null,
-});
+  });
+}
 let peak = process.memoryUsage.rss();
 const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
 const t0 = performance.now();
-await worker.runOnce();
+// Each runOnce claims one export: these run side by side, as the worker's pump runs its `concurrency`.
+await Promise.all(ids.map(() => worker.runOnce()));
 const seconds = (performance.now() - t0) / 1000;
 clearInterval(timer);
-const job = await jobs.exports.get(id);
-if (job?.state !== 'completed') throw new Error(`export ${job?.state}: ${job?.error}`);
+const done = await Promise.all(ids.map((id) => jobs.exports.get(id)));
+const failed = done.find((j) => j?.state !== 'completed');
+if (failed !== undefined) throw new Error(`export ${failed?.state}: ${failed?.error}`);
+const job = done[0]!;
 process.stdout.write(`${JSON.stringify({ seconds, rows: job.result!.numberRows, bytes: job.result!.bytes, peakRssMb: peak / 1048576, encodedBy: job.result!.pushdown ? 'source' : 'ferry' })}\n`);
 await source.close();
 await jobs.close();
