@@ -42,7 +42,8 @@ const options = {
   // 2-core machine cannot afford next to the runners. A mutant that breaks types but still runs is
   // judged by the tests like any other (docs/testing.md).
   checkers: [],
-  coverageAnalysis: 'perTest',
+  // Per test unless the scope says otherwise (see scopes.mjs: server-routes).
+  coverageAnalysis: scope.coverageAnalysis ?? 'perTest',
   // Static mutants (module-level constants) rerun every test of the scope: most of a run's time.
   ignoreStatic: flag('--ignore-static'),
   mutate: scope.mutate,
