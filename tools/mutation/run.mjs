@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Mutation testing for one Ferry package: `npm run test:mutation -- <scope> [--force] [--ignore-static]
- * [--concurrency N]`. Scopes are in scopes.mjs. Runs are incremental: results are kept in
+ * [--concurrency N] [--mutate <glob>]` (`--mutate` narrows the scope's files, e.g. to one
+ * file). Scopes are in scopes.mjs. Runs are incremental: results are kept in
  * reports/mutation/<scope>/incremental.json and only mutants in changed code, or covered by
  * changed tests, run again (`--force` reruns all). Reports: reports/mutation/<scope>/index.html
  * and mutation.json. See docs/testing.md.
@@ -12,15 +13,16 @@ import { pathToFileURL } from 'node:url';
 import { scopes } from './scopes.mjs';
 
 const args = process.argv.slice(2);
-const name = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a));
+const valueOf = (f) => (args.includes(f) ? args[args.indexOf(f) + 1] : undefined);
+const values = new Set([valueOf('--concurrency'), valueOf('--mutate')]);
+const name = args.find((a) => !a.startsWith('--') && !values.has(a));
 const scope = scopes[name ?? ''];
 if (!scope) {
-  console.error(`usage: npm run test:mutation -- <${Object.keys(scopes).join('|')}> [--force] [--ignore-static] [--concurrency N]`);
+  console.error(`usage: npm run test:mutation -- <${Object.keys(scopes).join('|')}> [--force] [--ignore-static] [--concurrency N] [--mutate <glob>]`);
   process.exit(2);
 }
 const flag = (f) => args.includes(f);
-const concurrencyAt = args.indexOf('--concurrency');
-const concurrency = concurrencyAt >= 0 ? Number(args[concurrencyAt + 1]) : 2;
+const concurrency = Number(valueOf('--concurrency') ?? 2);
 const reports = `reports/mutation/${name}`;
 
 // StrykerJS 10 refuses Node.js < 22 in its command line entry only; its engine runs on 20.19 (the
@@ -46,7 +48,7 @@ const options = {
   coverageAnalysis: scope.coverageAnalysis ?? 'perTest',
   // Static mutants (module-level constants) rerun every test of the scope: most of a run's time.
   ignoreStatic: flag('--ignore-static'),
-  mutate: scope.mutate,
+  mutate: valueOf('--mutate') ? [valueOf('--mutate'), ...scope.mutate.filter((m) => m.startsWith('!'))] : scope.mutate,
   // A 2-core machine: one test runner per core.
   concurrency,
   incremental: true,

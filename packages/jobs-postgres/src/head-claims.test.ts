@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NewDelivery, NewExportJob } from '@ferry/core';
 import { describePostgres, requirePostgres } from '@ferry/testing';
+import { sampleExport } from '@ferry/testing/jobs';
 import type { PostgresJobStore, PostgresJobStoreOptions } from './postgres-job-store.js';
 import { StoreFixture } from './test-support.js';
 
@@ -100,21 +101,7 @@ describePostgres('postgres job store: claims on long queues', service, (server) 
       ['c0', c!, 60],
     ];
     for (const [name, accountId, ago] of queue) {
-      await store.exports.insert({
-        id: `${schema}_${name}`,
-        accountId,
-        name,
-        format: 'csv',
-        compression: 'gzip',
-        webhookUrl: 'https://hooks.example.com/ferry',
-        endpointId: 'ep_x',
-        datasetKey: 'rentals',
-        query: {},
-        hmacSignature: 'a'.repeat(64),
-        requestedAt: new Date(T0 - ago * 1000),
-        notifyOnFailure: false,
-        split: null,
-      });
+      await store.exports.insert(sampleExport(accountId, { id: `${schema}_${name}`, name, requestedAt: new Date(T0 - ago * 1000) }));
     }
     // A new row version puts b2 at the end of the table; it keeps its seq, ahead of a2's.
     await observer.query(`UPDATE "${schema}".exports SET updated_at = updated_at WHERE name = 'b2'`);

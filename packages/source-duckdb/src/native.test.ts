@@ -157,19 +157,32 @@ describe('what DuckDB writes itself', () => {
     }
   });
 
-  // A billion rows: only an interrupted COPY lets this test end within its time limit.
-  it('stops the COPY and removes its pipe when the reader leaves early', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-follow-'));
-    const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2, pushdown: true }), { dataDir });
+  /** A source on a data dir of its own, closed and removed after `fn`. */
+  const withSource = async (options: Record<string, unknown>, fn: (source: DuckDBSource) => Promise<void>): Promise<void> => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-copy-'));
+    const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2, ...options }), { dataDir });
     try {
-      const dataset = DatasetDefinition.parse({
-        key: 't',
-        relation: { sql: 'SELECT range AS x FROM range(1000000000)' },
-        columns: [{ name: 'x', type: 'bigint', role: 'dimension' }],
-        limits: { maxRows: 1_000_000_000 },
-      });
-      const query = resolveQuery(createCatalog([dataset]), { scopes: [{ column: 'x' }], orderBy: null });
-      const native = await source.exportNative(query, 'csv', { signal: new AbortController().signal });
+      await fn(source);
+    } finally {
+      await source.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  };
+  // A billion rows as csv: only an interrupted COPY lets a test of it end within its time limit.
+  const endless = (source: DuckDBSource, signal: AbortSignal) => {
+    const dataset = DatasetDefinition.parse({
+      key: 't',
+      relation: { sql: 'SELECT range AS x FROM range(1000000000)' },
+      columns: [{ name: 'x', type: 'bigint', role: 'dimension' }],
+      limits: { maxRows: 1_000_000_000 },
+    });
+    return source.exportNative(resolveQuery(createCatalog([dataset]), { scopes: [{ column: 'x' }], orderBy: null }), 'csv', { signal });
+  };
+  const pipesLeft = async (source: DuckDBSource) => (await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'));
+
+  it('stops the COPY and removes its pipe when the reader leaves early', async () => {
+    await withSource({}, async (source) => {
+      const native = await endless(source, new AbortController().signal);
       let bytes = 0;
       for await (const chunk of native!.body) {
         bytes += chunk.length;
@@ -177,25 +190,15 @@ describe('what DuckDB writes itself', () => {
       }
       await expect(native!.rows).rejects.toThrow(/not read to the end/);
       expect(source.activeStreams).toBe(0);
-      expect((await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'))).toEqual([]);
-    } finally {
-      await source.close();
-      await rm(dataDir, { recursive: true, force: true });
-    }
+      expect(await pipesLeft(source)).toEqual([]);
+    });
   });
 
   // A consumer that stops pulling (a stalled upload) leaves DuckDB waiting on a full pipe: neither
   // an abort nor closing the source may wait for that write.
   describe('a consumer that stopped pulling', () => {
     const stalled = async (source: DuckDBSource, signal: AbortSignal) => {
-      const dataset = DatasetDefinition.parse({
-        key: 't',
-        relation: { sql: 'SELECT range AS x FROM range(1000000000)' },
-        columns: [{ name: 'x', type: 'bigint', role: 'dimension' }],
-        limits: { maxRows: 1_000_000_000 },
-      });
-      const query = resolveQuery(createCatalog([dataset]), { scopes: [{ column: 'x' }], orderBy: null });
-      const native = (await source.exportNative(query, 'csv', { signal }))!;
+      const native = (await endless(source, signal))!;
       const body = native.body[Symbol.asyncIterator]();
       expect((await body.next()).done).toBe(false);
       // Long enough for DuckDB to fill the pipe and block in its write.
@@ -204,34 +207,24 @@ describe('what DuckDB writes itself', () => {
     };
 
     it('is stopped by an abort: the COPY fails as aborted and its pipe is removed', async () => {
-      const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-stall-'));
-      const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2 }), { dataDir });
-      try {
+      await withSource({}, async (source) => {
         const controller = new AbortController();
         const native = await stalled(source, controller.signal);
         controller.abort(new FerryError('ABORTED', 'shutting down'));
         await expect(native.body.next()).rejects.toThrow('shutting down');
         await expect(native.rows).rejects.toThrow('shutting down');
         expect(source.activeStreams).toBe(0);
-        expect((await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'))).toEqual([]);
-      } finally {
-        await source.close();
-        await rm(dataDir, { recursive: true, force: true });
-      }
+        expect(await pipesLeft(source)).toEqual([]);
+      });
     });
 
     it('does not hold up closing the source', async () => {
-      const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-stall-'));
-      const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2 }), { dataDir });
-      try {
+      await withSource({}, async (source) => {
         const native = await stalled(source, new AbortController().signal);
         await source.close();
         expect(source.activeStreams).toBe(0);
         await expect(native.body.next()).rejects.toThrow();
-      } finally {
-        await source.close();
-        await rm(dataDir, { recursive: true, force: true });
-      }
+      });
     });
   });
 });
