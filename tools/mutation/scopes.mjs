@@ -48,7 +48,7 @@ export const scopes = {
       // client, validation, roles and keys, tenants, versions, webhooks, operations) and compare the
       // OpenAPI document the routes declare with the committed one, in a fraction of the time of
       // all in-process files (measured: all of them made 35 s a mutant, two hours for the scope).
-      ...['api-hardening', 'client', 'roles', 'tenants', 'versions', 'webhooks', 'operations-routes', 'openapi'].map((name) => `apps/cli/src/${name}.test.ts`),
+      ...['api-hardening', 'client', 'roles', 'tenants', 'versions', 'webhooks', 'operations-routes', 'openapi', 'serve'].map((name) => `apps/cli/src/${name}.test.ts`),
     ],
     globalSetup: true,
     // These files start their server in beforeAll, so per-test coverage credits the routes'

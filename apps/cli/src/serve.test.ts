@@ -154,6 +154,11 @@ describe('request validation', () => {
   it('answers 403 for a missing or unknown key, before looking at the body', async () => {
     expect((await post('/dataset/export', valid, null)).status).toBe(403);
     expect((await post('/dataset/export', valid, 'not-a-real-key')).status).toBe(403);
+    // A body that would fail validation says nothing to a caller without a key: 403, not 400.
+    for (const key of [null, 'not-a-real-key']) {
+      expect((await post('/dataset/export', { ...valid, format: 'xlsx' }, key)).status).toBe(403);
+      expect((await post('/dataset/export', '{"dataset": ', key)).status).toBe(403);
+    }
   });
 
   it('gives each bad field its 400 and path', async () => {
