@@ -14,7 +14,8 @@ import { scopes } from './scopes.mjs';
 
 const args = process.argv.slice(2);
 const valueOf = (f) => (args.includes(f) ? args[args.indexOf(f) + 1] : undefined);
-const values = new Set([valueOf('--concurrency'), valueOf('--mutate')]);
+const narrowed = valueOf('--mutate');
+const values = new Set([valueOf('--concurrency'), narrowed]);
 const name = args.find((a) => !a.startsWith('--') && !values.has(a));
 const scope = scopes[name ?? ''];
 if (!scope) {
@@ -48,7 +49,7 @@ const options = {
   coverageAnalysis: scope.coverageAnalysis ?? 'perTest',
   // Static mutants (module-level constants) rerun every test of the scope: most of a run's time.
   ignoreStatic: flag('--ignore-static'),
-  mutate: valueOf('--mutate') ? [valueOf('--mutate'), ...scope.mutate.filter((m) => m.startsWith('!'))] : scope.mutate,
+  mutate: narrowed ? [narrowed, ...scope.mutate.filter((m) => m.startsWith('!'))] : scope.mutate,
   // A 2-core machine: one test runner per core.
   concurrency,
   incremental: true,

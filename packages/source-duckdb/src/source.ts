@@ -144,10 +144,12 @@ export class DuckDBSource implements QuerySource {
       cutPipe();
       connection.interrupt();
     };
-    this.#connections.set(connection, async () => {
+    // Stop the COPY (if one runs) and wait for it to let go: on close, and when the body ends early.
+    const halt = async (): Promise<void> => {
       stop();
       await copy?.catch(() => undefined);
-    });
+    };
+    this.#connections.set(connection, halt);
     signal.addEventListener('abort', stop, { once: true });
     const release = async (): Promise<void> => {
       signal.removeEventListener('abort', stop);
@@ -197,8 +199,7 @@ export class DuckDBSource implements QuerySource {
         } finally {
           settle.reject(new Error('the export was not read to the end'));
           // Left early (or failed while reading): stop the COPY before the connection is released.
-          if (copy && !copied) stop();
-          await copy?.catch(() => undefined);
+          if (copy && !copied) await halt();
           await release();
         }
       };

@@ -13,9 +13,6 @@ import { child, timedShell, type FerryRun } from './child.js';
 
 const LEVEL = 1;
 
-
-
-
 function ferry(source: 'duckdb' | 'postgres', parquet: string, format: string, compression: string, pushdown: boolean, limit?: number): FerryRun {
   return child<FerryRun>('./run-export.ts', [JSON.stringify({ source, parquet, format, compression, pushdown, level: LEVEL, limit })]);
 }
