@@ -3,7 +3,7 @@ import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeFifo, type Fifo } from './fifo.js';
+import { makeFifo, READ_AHEAD_BYTES, type Fifo } from './fifo.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -45,6 +45,20 @@ describe('a COPY read through a named pipe', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('reads ahead of a consumer that pauses, so the writer finishes without waiting for it', async () => {
+    const pipe = await fifo();
+    const pieces = Array.from({ length: 64 }, (_, i) => Buffer.alloc(READ_AHEAD_BYTES / 128, 97 + (i % 26)));
+    const written = write(pipe.path, pieces);
+    const reader = pipe.read(written);
+    const first = await reader.next();
+    // The consumer pauses (gzip busy, a file write) until the writer is done: far more than the pipe's
+    // 64 KiB is in flight, so a reader that only read on demand would leave the writer blocked here.
+    await written;
+    const rest: Uint8Array[] = [];
+    for await (const chunk of { [Symbol.asyncIterator]: () => reader }) rest.push(chunk);
+    expect(Buffer.concat([first.value as Uint8Array, ...rest]).equals(Buffer.concat(pieces))).toBe(true);
+  });
+
   it('waits for a writer that opens the pipe late, without reading end-of-file first', async () => {
     const pipe = await fifo();
     const written = new Promise((resolve) => setTimeout(resolve, 50)).then(() => write(pipe.path, [Buffer.from('late but whole')]));
@@ -72,7 +86,7 @@ describe('a COPY read through a named pipe', () => {
 
   it('fails a writer blocked on a full pipe once the reader leaves early', async () => {
     const pipe = await fifo();
-    const written = write(pipe.path, [Buffer.alloc(8 << 20)]);
+    const written = write(pipe.path, [Buffer.alloc(4 * READ_AHEAD_BYTES)]);
     written.catch(() => undefined);
     for await (const chunk of pipe.read(written)) {
       expect(chunk.length).toBeGreaterThan(0);
@@ -83,7 +97,7 @@ describe('a COPY read through a named pipe', () => {
 
   it('a cut fails a writer blocked on a full pipe while the reader is suspended, and refuses a writer not yet there', async () => {
     const pipe = await fifo();
-    const written = write(pipe.path, [Buffer.alloc(8 << 20)]);
+    const written = write(pipe.path, [Buffer.alloc(4 * READ_AHEAD_BYTES)]);
     written.catch(() => undefined);
     const reader = pipe.read(written);
     expect((await reader.next()).done).toBe(false); // then the consumer stops pulling
