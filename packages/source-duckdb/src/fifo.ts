@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { closeSync, constants, openSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { join } from 'node:path';
+import type { DuplexOptions } from 'node:stream';
 import { promisify } from 'node:util';
 
 /**
@@ -55,7 +56,9 @@ export async function makeFifo(scratchDir: string): Promise<Fifo | null> {
     await rm(dir, { recursive: true, force: true });
     return null;
   }
-  const socket = new Socket({ fd, readable: true, writable: false, readableHighWaterMark: READ_AHEAD_BYTES });
+  // net.Socket hands stream options on to its Duplex, though its type does not list them.
+  const options: SocketConstructorOpts & DuplexOptions = { fd, readable: true, writable: false, readableHighWaterMark: READ_AHEAD_BYTES };
+  const socket = new Socket(options);
   // A cut while nothing reads reports ECONNRESET-like errors to nobody: read() rethrows what matters.
   socket.on('error', () => undefined);
   let cut = false;

@@ -15,6 +15,9 @@ import { Session } from './session.js';
  * The query's values travel as transaction-local settings (see copy-transaction.ts).
  */
 
+/** The formats PostgreSQL can write itself with `COPY ... TO STDOUT`. */
+export const NATIVE_FORMATS = ['csv', 'jsonl'] as const;
+
 type Fragment = (column: string) => string;
 
 const BOOL_TEXT: Fragment = (c) => `CASE WHEN ${c} THEN 'true' WHEN NOT ${c} THEN 'false' END`;

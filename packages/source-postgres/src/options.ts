@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NATIVE_FORMATS } from './native.js';
 
 const Identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier');
 
@@ -25,6 +26,13 @@ export const PostgresSourceOptions = z
      * uses the server-side text cursor. Both give the same schema and values.
      */
     readMode: z.enum(['binary', 'text']).default('binary'),
+    /**
+     * Formats the server writes itself with `COPY ... TO STDOUT` (pushdown): a list, `true` for
+     * both it can (`csv`, `jsonl`) or `false` for none. The default is `csv` alone: with binary reads
+     * the Arrow path writes JSON Lines faster than the server's per-row JSON expressions
+     * (docs/benchmarks.md). The file is the same bytes either way (README, "Pushdown").
+     */
+    pushdown: z.union([z.boolean(), z.array(z.enum(NATIVE_FORMATS))]).default(['csv']),
     /** TLS: `true` to require it with the system CAs, or node-postgres' TLS settings. */
     ssl: z
       .union([

@@ -6,7 +6,7 @@ import { compileQuery } from '@ferry/query-sql';
 import { BatchPlan, type Row } from './columns.js';
 import { clientConfig, secretsOf } from './connection.js';
 import { readRows, textCursor } from './cursor.js';
-import { exportCopy } from './native.js';
+import { exportCopy, NATIVE_FORMATS } from './native.js';
 import type { PostgresSourceOptions } from './options.js';
 import { openBinary } from './binary-read.js';
 import { abortError, PLUGIN, queryFailed, Session, type SessionDeps } from './session.js';
@@ -32,6 +32,7 @@ export class PostgresSource implements QuerySource {
   readonly #deps: SessionDeps;
   readonly #batchRows: number;
   readonly #readMode: PostgresSourceOptions['readMode'];
+  readonly #pushdown: ReadonlySet<string>;
   readonly #backends = new WeakMap<pg.PoolClient, Backend>();
   #active = 0;
   #closed = false;
@@ -42,6 +43,7 @@ export class PostgresSource implements QuerySource {
     this.#deps = { config, secrets, logger };
     this.#batchRows = options.batchRows;
     this.#readMode = options.readMode;
+    this.#pushdown = new Set(options.pushdown === true ? NATIVE_FORMATS : options.pushdown === false ? [] : options.pushdown);
     this.#pool = new pg.Pool({ ...config, max: options.poolSize });
     // An idle connection can die (server restart); without a listener that would crash the process.
     this.#pool.on('error', (err) => logger.warn({ err: queryFailed(err, secrets).message }, 'postgres: idle connection failed'));
@@ -103,6 +105,7 @@ export class PostgresSource implements QuerySource {
   }
 
   async exportNative(query: ResolvedQuery, format: NativeFormat, opts: { signal: AbortSignal }): Promise<NativeExport | null> {
+    if (!this.#pushdown.has(format)) return null;
     const session = await this.#checkout(opts.signal);
     try {
       const result = await exportCopy(session, query, format);

@@ -49,7 +49,7 @@ const source: QuerySource =
   spec.source === 'duckdb'
     ? await duckdbSource.create(duckdbSource.options.parse(defined({ pushdown: spec.pushdown })), ctx)
     : await postgresSource.create(
-        postgresSource.options.parse({ host: PG.host, port: PG.port, user: PG.user, database: PG.database, ...(spec.readMode ? { readMode: spec.readMode } : {}) }),
+        postgresSource.options.parse({ host: PG.host, port: PG.port, user: PG.user, database: PG.database, ...defined({ readMode: spec.readMode, pushdown: spec.pushdown }) }),
         ctx,
       );
 const dataset =
