@@ -258,3 +258,17 @@ describe('duckdb source', () => {
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', path: ['source', 'options', 'memoryLimit'] });
   });
 });
+
+describe('DuckDB settings of the source', () => {
+  it('keeps no second copy of the files it reads in its buffer pool (the OS page cache has them)', async () => {
+    const settings = DatasetDefinition.parse({
+      key: 'settings',
+      relation: { sql: "SELECT CAST(current_setting('enable_external_file_cache') AS VARCHAR) AS file_cache" },
+      columns: [{ name: 'file_cache', type: 'string', role: 'dimension' }],
+    });
+    const stream = await source.open(resolveQuery(createCatalog([settings]), { scopes: [{ column: 'file_cache' }] }), { signal: never });
+    const values: unknown[] = [];
+    for await (const batch of stream.batches) values.push(...(batch.getChild('file_cache') ?? []));
+    expect(values).toEqual(['false']);
+  });
+});
