@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { csvFormat } from '@ferry/format-csv';
 import { jsonlFormat } from '@ferry/format-jsonl';
 import { parquetFormat } from '@ferry/format-parquet';
-import { describeNativeExport, exportTableSql, sqlString } from '@ferry/testing';
+import { describeNativeExport, describePushdownOption, exportTableSql, sqlString } from '@ferry/testing';
 import { DuckDBSource } from './source.js';
 import { DuckDBSourceOptions } from './options.js';
 import { describe, it, expect } from 'vitest';
@@ -40,42 +40,14 @@ describeNativeExport('duckdb', {
   teardown: () => rm(dir, { recursive: true, force: true }),
 });
 
-describe('which formats DuckDB writes itself', () => {
-  const dataset = DatasetDefinition.parse({ key: 't', relation: { sql: 'SELECT 1 AS x' }, columns: [{ name: 'x', type: 'integer', role: 'dimension' }] });
-  const query = resolveQuery(createCatalog([dataset]), { scopes: [{ column: 'x' }] });
-  const pushedDown = async (options: Record<string, unknown>): Promise<string[]> => {
-    const source = await DuckDBSource.create(DuckDBSourceOptions.parse(options), { dataDir: tmpdir() });
-    const formats: string[] = [];
-    try {
-      for (const format of ['csv', 'jsonl', 'parquet', 'xlsx']) {
-        const native = await source.exportNative(query, format, { signal: new AbortController().signal });
-        if (!native) continue;
-        for await (const chunk of native.body) expect(chunk.length).toBeGreaterThan(0);
-        expect(await native.rows).toBe(1);
-        formats.push(format);
-      }
-    } finally {
-      await source.close();
-    }
-    return formats;
-  };
+describePushdownOption('DuckDB', {
+  create: (options) => DuckDBSource.create(DuckDBSourceOptions.parse(options), { dataDir: tmpdir() }),
+  options: DuckDBSourceOptions,
+  all: ['csv', 'jsonl', 'parquet'],
+  byDefault: ['csv', 'jsonl', 'parquet'],
+});
 
-  it('by default every format it writes: csv, jsonl and Parquet', async () => {
-    expect(await pushedDown({})).toEqual(['csv', 'jsonl', 'parquet']);
-  });
-
-  it('every format it can with true, none with false, the listed ones otherwise; never a format it does not know', async () => {
-    expect(await pushedDown({ pushdown: true })).toEqual(['csv', 'jsonl', 'parquet']);
-    expect(await pushedDown({ pushdown: false })).toEqual([]);
-    expect(await pushedDown({ pushdown: ['jsonl'] })).toEqual(['jsonl']);
-  });
-
-  it('refuses a format name it does not write in its options, naming the option', () => {
-    const parsed = DuckDBSourceOptions.safeParse({ pushdown: ['parquet', 'xlsx'] });
-    expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0]?.path).toEqual(['pushdown']);
-  });
-
+describe('DuckDB pushdown', () => {
   it('keeps the row cap of an export asked for in no order, which DuckDB reads and writes without ordering its scan', async () => {
     const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2 }), { dataDir: tmpdir() });
     try {

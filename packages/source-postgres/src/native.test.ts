@@ -2,9 +2,7 @@ import { tmpdir } from 'node:os';
 // Tests only: pushdown must match the default writers byte for byte, so it is checked against them.
 import { csvFormat } from '@ferry/format-csv';
 import { jsonlFormat } from '@ferry/format-jsonl';
-import { createCatalog, DatasetDefinition, resolveQuery } from '@ferry/core';
-import { describeNativeExport, describePostgres, exportTableSql, requirePostgres } from '@ferry/testing';
-import { describe, expect, it } from 'vitest';
+import { describeNativeExport, describePostgres, describePushdownOption, exportTableSql, requirePostgres } from '@ferry/testing';
 import { PostgresSourceOptions } from './options.js';
 import { PostgresSource } from './source.js';
 import { localOptions, testLogger, withSchema } from './test-support.js';
@@ -29,41 +27,11 @@ describePostgres('postgres', service, (server) => {
     teardown: () => drop(),
   });
 
-  describe('which formats PostgreSQL writes itself', () => {
-    const dataset = DatasetDefinition.parse({ key: 't', relation: { sql: 'SELECT 1 AS x' }, columns: [{ name: 'x', type: 'integer', role: 'dimension' }] });
-    const query = resolveQuery(createCatalog([dataset]), { scopes: [{ column: 'x' }] });
-    const pushedDown = async (options: Record<string, unknown>): Promise<string[]> => {
-      const source = PostgresSource.create(PostgresSourceOptions.parse({ ...localOptions(server), ...options }), { logger: testLogger });
-      const formats: string[] = [];
-      try {
-        for (const format of ['csv', 'jsonl', 'parquet']) {
-          const native = await source.exportNative(query, format, { signal: new AbortController().signal });
-          if (!native) continue;
-          for await (const chunk of native.body) expect(chunk.length).toBeGreaterThan(0);
-          expect(await native.rows).toBe(1);
-          formats.push(format);
-        }
-        expect(source.activeStreams).toBe(0);
-      } finally {
-        await source.close();
-      }
-      return formats;
-    };
-
-    it('by default csv only: the Arrow path writes JSON Lines faster than the server', async () => {
-      expect(await pushedDown({})).toEqual(['csv']);
-    });
-
-    it('both it can with true, none with false, the listed ones otherwise; never a format it does not know', async () => {
-      expect(await pushedDown({ pushdown: true })).toEqual(['csv', 'jsonl']);
-      expect(await pushedDown({ pushdown: false })).toEqual([]);
-      expect(await pushedDown({ pushdown: ['jsonl'] })).toEqual(['jsonl']);
-    });
-
-    it('refuses a format name it does not write in its options, naming the option', () => {
-      const parsed = PostgresSourceOptions.safeParse({ pushdown: ['csv', 'parquet'] });
-      expect(parsed.success).toBe(false);
-      expect(parsed.error?.issues[0]?.path).toEqual(['pushdown']);
-    });
+  describePushdownOption('PostgreSQL', {
+    create: (options) => PostgresSource.create(PostgresSourceOptions.parse({ ...localOptions(server), ...options }), { logger: testLogger }),
+    options: PostgresSourceOptions,
+    all: ['csv', 'jsonl'],
+    // The Arrow path writes JSON Lines faster than the server's per-row JSON expressions.
+    byDefault: ['csv'],
   });
 });

@@ -246,3 +246,59 @@ async function readBackDifference(
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+export interface PushdownOptionSuite {
+  /** A source made with these options (the plugin's own fields beside them); the suite closes it. */
+  create(options: Record<string, unknown>): Promise<QuerySource> | QuerySource;
+  /** The plugin's options schema, which must refuse a format the source does not write. */
+  options: { safeParse(input: unknown): { success: boolean; error?: { issues: ReadonlyArray<{ path: readonly PropertyKey[] }> } } };
+  /** Every format the source can write itself, in the order it tries them. */
+  all: readonly string[];
+  /** What it writes with no `pushdown` option. */
+  byDefault: readonly string[];
+}
+
+/**
+ * The `pushdown` option a source with `exportNative` offers: which formats it writes itself by
+ * default, with `true` (all it can), `false` (none) and a list; a format it does not know is
+ * refused when the options are parsed, with the option's path.
+ */
+export function describePushdownOption(name: string, suite: PushdownOptionSuite): void {
+  describe(`which formats ${name} writes itself (its pushdown option)`, () => {
+    const dataset = DatasetDefinition.parse({ key: 't', relation: { sql: 'SELECT 1 AS x' }, columns: [{ name: 'x', type: 'integer', role: 'dimension' }] });
+    const query = resolveQuery(createCatalog([dataset]), { scopes: [{ column: 'x' }] });
+    const pushedDown = async (options: Record<string, unknown>): Promise<string[]> => {
+      const source = await suite.create(options);
+      const formats: string[] = [];
+      try {
+        for (const format of [...suite.all, 'xlsx']) {
+          const native = await source.exportNative!(query, format, { signal: new AbortController().signal });
+          if (!native) continue;
+          for await (const chunk of native.body) expect(chunk.length).toBeGreaterThan(0);
+          expect(await native.rows).toBe(1);
+          formats.push(format);
+        }
+      } finally {
+        await source.close();
+      }
+      return formats;
+    };
+
+    it(`by default: ${suite.byDefault.join(', ')}`, async () => {
+      expect(await pushedDown({})).toEqual(suite.byDefault);
+    });
+
+    it('every format it can with true, none with false, the listed ones otherwise; never a format it does not know', async () => {
+      const last = suite.all[suite.all.length - 1]!;
+      expect(await pushedDown({ pushdown: true })).toEqual(suite.all);
+      expect(await pushedDown({ pushdown: false })).toEqual([]);
+      expect(await pushedDown({ pushdown: [last] })).toEqual([last]);
+    });
+
+    it('refuses a format name it does not write in its options, naming the option', () => {
+      const parsed = suite.options.safeParse({ pushdown: [suite.all[0], 'xlsx'] });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]?.path).toEqual(['pushdown']);
+    });
+  });
+}
