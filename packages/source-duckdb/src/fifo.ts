@@ -8,10 +8,10 @@ import { promisify } from 'node:util';
 
 /**
  * DuckDB's COPY writes into a named pipe that Ferry reads: the export streams while it is being
- * written (DuckDB's writer threads and the engine's gzip busy at once), with a pipe's worth of
- * memory between them and no disk at all. A temp file would need the whole uncompressed export on
- * the data dir's disk (133 MB of CSV for the 9 MB csv.gz of the sample dataset). DuckDB writes
- * csv, json and Parquet front to back, so a pipe is all they need.
+ * written (DuckDB's writer threads and the engine's gzip busy at once), with at most
+ * READ_AHEAD_BYTES of memory between them and no disk at all. A temp file would need the whole
+ * uncompressed export on the data dir's disk (133 MB of CSV for the 9 MB csv.gz of the sample
+ * dataset). DuckDB writes csv, json and Parquet front to back, so a pipe is all they need.
  *
  * The read end is opened first, without blocking, and read through libuv's event loop (a
  * net.Socket on the descriptor): no thread-pool thread waits on the pipe (gzip and file I/O need
@@ -38,9 +38,9 @@ export interface Fifo {
 /**
  * How far the reader runs ahead of its consumer. A pipe holds 64 KiB: with only the socket's
  * default 16 KiB behind it, DuckDB's writer stopped whenever the consumer paused (gzip with every
- * block in flight, a file write), and the uncompressed sample CSV took 1.78 s against DuckDB's
- * 0.75 s alone. Read ahead by 8 MiB, it took 1.14 s and csv.gz 1.65-1.81 s instead of 1.86-2.27 s
- * (tools/bench `embedded`), for at most 8 MiB more per export.
+ * block in flight, a file write), and the uncompressed sample CSV took 1.46-1.78 s against
+ * DuckDB's 0.74-0.86 s alone. Read ahead by 8 MiB, it took 1.14 s, and csv.gz 1.65-1.81 s
+ * instead of 1.86-2.27 s (docs/benchmarks.md), for at most 8 MiB more per export.
  */
 export const READ_AHEAD_BYTES = 8 << 20;
 
