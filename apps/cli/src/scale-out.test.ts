@@ -89,14 +89,19 @@ describePostgres('scale-out: one API and several workers on PostgreSQL, as real 
 
     // Kill the first worker while it holds running exports: nothing may be lost.
     const victim = workers[0]!;
-    const held = await waitFor('the first worker to be running exports', async () => {
+    const runningOnVictim = async (): Promise<string[]> => {
       const { rows } = await admin.query<{ id: string }>(`SELECT id FROM "${schema}".exports WHERE state = 'running' AND lease_owner LIKE $1`, [
         `%:${victim.child.pid}:%`,
       ]);
-      return rows.length > 0 ? rows.map((r) => r.id) : undefined;
-    });
+      return rows.map((r) => r.id);
+    };
+    await waitFor('the first worker to be running exports', async () => ((await runningOnVictim()).length > 0 ? true : undefined));
     const killedAt = Date.now();
     await victim.kill('SIGKILL');
+    // What the dead worker still held (one it finished in the instant before the kill is not among
+    // them); nobody else may take these until their lease runs out, seconds from now.
+    const held = await runningOnVictim();
+    expect(held.length).toBeGreaterThan(0);
     const replacement = worker();
     await workerStarted(replacement);
 
