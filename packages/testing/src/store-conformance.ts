@@ -37,13 +37,17 @@ const MiB = 1024 * 1024;
  * without the garbage a streaming store leaves behind, which varies from run to run.
  */
 function liveBytes(): number {
+  collectGarbage ??= exposeGc();
   collectGarbage();
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }
-// V8 lets a running process turn on its `gc()` function; a fresh context then carries it.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
+let collectGarbage: (() => void) | undefined;
+/** V8 lets a running process turn on its `gc()` function; a context made after that carries it. */
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 /**
  * `chunks`, and what the process holds beyond `baseline` once `at` bytes have gone into the store:
