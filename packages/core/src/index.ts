@@ -14,3 +14,4 @@ export * from './events.js';
 export * from './webhooks.js';
 export * from './versions.js';
 export * from './owned-scratch.js';
+export * from './pushdown.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pushdownOption } from '@ferry/core';
 import { NATIVE_FORMATS } from './native.js';
 
 export const DuckDBSourceOptions = z.strictObject({
@@ -23,7 +24,7 @@ export const DuckDBSourceOptions = z.strictObject({
    * jsonl.gz are about twice as fast as the Arrow path on the sample dataset, in half the memory
    * (docs/benchmarks.md); the file reads back the same either way (README, "Pushdown").
    */
-  pushdown: z.union([z.boolean(), z.array(z.enum(NATIVE_FORMATS))]).default(true),
+  pushdown: pushdownOption(NATIVE_FORMATS, true),
   /** Rows per Arrow batch when the caller does not ask for a size. */
   batchRows: z.int().min(1).max(1_048_576).default(16384),
 });

@@ -6,7 +6,7 @@ import { planResult, toRecordBatches } from './batches.js';
 import { makeFifo } from './fifo.js';
 import { NATIVE_FORMATS, planCopy } from './native.js';
 import type { DuckDBSourceOptions } from './options.js';
-import { OwnedScratch } from '@ferry/core';
+import { OwnedScratch, pushdownFormats } from '@ferry/core';
 import { queryFailed } from './errors.js';
 
 const PLUGIN = 'source:duckdb';
@@ -71,7 +71,7 @@ export class DuckDBSource implements QuerySource {
     config['enable_external_file_cache'] = 'false';
     if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     try {
-      const pushdown = new Set(options.pushdown === true ? NATIVE_FORMATS : options.pushdown === false ? [] : options.pushdown);
+      const pushdown = pushdownFormats(options.pushdown, NATIVE_FORMATS);
       return new DuckDBSource(await DuckDBInstance.create(path, config), scratch, options.batchRows, pushdown);
     } catch (err) {
       await scratch.close();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pushdownOption } from '@ferry/core';
 import { NATIVE_FORMATS } from './native.js';
 
 const Identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier');
@@ -32,7 +33,7 @@ export const PostgresSourceOptions = z
      * the Arrow path writes JSON Lines 7-17% faster than the server's per-row JSON
      * expressions (docs/benchmarks.md). The file is the same bytes either way (README, "Pushdown").
      */
-    pushdown: z.union([z.boolean(), z.array(z.enum(NATIVE_FORMATS))]).default(['csv']),
+    pushdown: pushdownOption(NATIVE_FORMATS, ['csv']),
     /** TLS: `true` to require it with the system CAs, or node-postgres' TLS settings. */
     ssl: z
       .union([

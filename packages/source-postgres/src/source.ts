@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { RecordBatch } from 'apache-arrow';
 import type Cursor from 'pg-cursor';
-import { FerryError, type Logger, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
+import { FerryError, pushdownFormats, type Logger, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
 import { compileQuery } from '@ferry/query-sql';
 import { BatchPlan, type Row } from './columns.js';
 import { clientConfig, secretsOf } from './connection.js';
@@ -43,7 +43,7 @@ export class PostgresSource implements QuerySource {
     this.#deps = { config, secrets, logger };
     this.#batchRows = options.batchRows;
     this.#readMode = options.readMode;
-    this.#pushdown = new Set(options.pushdown === true ? NATIVE_FORMATS : options.pushdown === false ? [] : options.pushdown);
+    this.#pushdown = pushdownFormats(options.pushdown, NATIVE_FORMATS);
     this.#pool = new pg.Pool({ ...config, max: options.poolSize });
     // An idle connection can die (server restart); without a listener that would crash the process.
     this.#pool.on('error', (err) => logger.warn({ err: queryFailed(err, secrets).message }, 'postgres: idle connection failed'));
