@@ -59,9 +59,8 @@ async function recording(fn: () => Promise<unknown>): Promise<S3rverHarness['req
 
 describeStoreConformance({
   name: 's3 (s3rver)',
-  // The suite's 64 MiB case allows < 40 MiB of heap growth. The store holds exactly
-  // partSize x (queueSize + 1) in part buffers, so the default 8 MiB x 4 (40 MiB) would sit on that
-  // limit; the smallest legal parts keep the check meaningful (growth is independent of object size).
+  // The smallest legal parts: the suite's 5 MiB + 1 and 64 MiB cases go up as multipart uploads of
+  // several parts each, with parts queued behind one another.
   create: () => makeStore({ partSizeBytes: 5 * MiB, queueSize: 2 }),
   additionalTests: () => {
     it('uploads bodies larger than the part size as a multipart upload, smaller ones with one PUT', async () => {
