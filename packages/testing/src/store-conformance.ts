@@ -55,6 +55,9 @@ function probed(chunks: AsyncIterable<Uint8Array>, at: number): { chunks: AsyncI
       let sent = 0;
       for await (const chunk of chunks) {
         if (held === undefined && sent >= at) {
+          // A WeakRef keeps its target alive until the current run of microtasks ends, and a store
+          // that writes synchronously (better-sqlite3) pulls every chunk within one: leave it first.
+          await new Promise((resolve) => setImmediate(resolve));
           collectGarbage ??= exposeGc();
           collectGarbage();
           held = given.reduce((bytes, ref) => bytes + (ref.deref()?.byteLength ?? 0), 0);
