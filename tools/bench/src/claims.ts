@@ -33,7 +33,7 @@ export interface ClaimsFigures {
   sqlite: number;
 }
 
-const CLAIM_SCRIPT = new URL('./claim-process.ts', import.meta.url);
+const CLAIM_SCRIPT = './claim-process';
 const BATCH = 10;
 /** What the export worker passes when `exports.maxRunningPerAccount` is not set (its default). */
 const NO_ACCOUNT_CAP = 2 ** 31 - 1;

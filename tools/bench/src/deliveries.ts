@@ -11,17 +11,18 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { silentLogger, type JobStore, type NewEvent } from '@ferry/core';
 import { DEFAULT_DELIVERY_WORKER_OPTIONS, DeliveryWorker, recordEvents } from '@ferry/engine';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { createWebhookNotifier, type WebhookNotifier } from '@ferry/notifier-webhook';
+import { script } from './child.js';
 import { measure, table, type Row } from './report.js';
 
 export async function startReceiver(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./receiver.ts', import.meta.url))], {
+  const { path, execArgv } = script('./receiver');
+  const child = spawn(process.execPath, [...execArgv, path], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<string>((resolve) => child.stdout!.once('data', (c: Buffer) => resolve(c.toString().trim())));

@@ -49,16 +49,16 @@ export async function benchEmbedded(): Promise<string> {
     '| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const c of CASES) {
-    const copy = child<{ seconds: number }>('./duckdb-copy.ts', [parquet, out(c.duckdb.file), c.duckdb.options]);
+    const copy = child<{ seconds: number }>('./duckdb-copy', [parquet, out(c.duckdb.file), c.duckdb.options]);
     const duckBytes = (await stat(out(c.duckdb.file))).size;
     await rm(out(c.duckdb.file), { force: true });
-    const ferry = child<FerryRun>('./run-export.ts', [exportSpec(c)]);
+    const ferry = child<FerryRun>('./run-export', [exportSpec(c)]);
     process.stderr.write(`${c.label}: Ferry ${ferry.seconds.toFixed(2)} s, DuckDB ${copy.seconds.toFixed(2)} s (${(ferry.seconds / copy.seconds).toFixed(2)}x)\n`);
     const row = (label: string, run: FerryRun) =>
       `| ${label} | ${run.seconds.toFixed(2)} | ${mb(run.bytes)} | ${run.encodedBy} | ${run.peakRssMb.toFixed(0)} | ${c.duckdb.label} | ${copy.seconds.toFixed(2)} | ${mb(duckBytes)} | ${(run.seconds / copy.seconds).toFixed(2)} | <= ${c.goal} | ${run.seconds / copy.seconds <= c.goal ? 'yes' : 'no'} |`;
     lines.push(row(c.label, ferry));
     // What a faster gzip level would buy, and cost in bytes: labelled, never the default.
-    if (c.format === 'csv' || c.format === 'jsonl') lines.push(row(`${c.label}, gzip level ${FAST_LEVEL} (not the default)`, child<FerryRun>('./run-export.ts', [exportSpec(c, { level: FAST_LEVEL })])));
+    if (c.format === 'csv' || c.format === 'jsonl') lines.push(row(`${c.label}, gzip level ${FAST_LEVEL} (not the default)`, child<FerryRun>('./run-export', [exportSpec(c, { level: FAST_LEVEL })])));
   }
   lines.push('', 'Ratio: Ferry\'s wall time over DuckDB\'s (lower is better). `encoded by`: `source` when DuckDB wrote the file (pushdown), `ferry` for the Arrow path.');
 
@@ -71,7 +71,7 @@ export async function benchEmbedded(): Promise<string> {
     '| --- | ---: | ---: | ---: | --- |',
   );
   for (const c of CASES) {
-    const both = child<FerryRun>('./run-export.ts', [exportSpec(c, { together: 2 })]);
+    const both = child<FerryRun>('./run-export', [exportSpec(c, { together: 2 })]);
     process.stderr.write(`2 x ${c.label}: ${both.seconds.toFixed(2)} s, ${both.peakRssMb.toFixed(0)} MB\n`);
     lines.push(`| 2 x ${c.label} | ${both.seconds.toFixed(2)} | ${both.peakRssMb.toFixed(0)} | <= 450 | ${both.peakRssMb <= 450 ? 'yes' : 'no'} |`);
   }

@@ -14,7 +14,7 @@ import { child, timedShell, type FerryRun } from './child.js';
 const LEVEL = 1;
 
 function ferry(source: 'duckdb' | 'postgres', parquet: string, format: string, compression: string, pushdown: boolean, limit?: number): FerryRun {
-  return child<FerryRun>('./run-export.ts', [JSON.stringify({ source, parquet, format, compression, pushdown, level: LEVEL, limit })]);
+  return child<FerryRun>('./run-export', [JSON.stringify({ source, parquet, format, compression, pushdown, level: LEVEL, limit })]);
 }
 
 /** Peak RSS of the same exports at growing sizes: flat memory means it does not grow with rows. */
@@ -54,7 +54,7 @@ export async function benchExports(rowsWanted = 5_000_000): Promise<string> {
   // --- csv.gz from PostgreSQL
   {
     const limit = timedShell(`${psqlCopy(`SELECT * FROM ${PG_TABLE}`)} | gzip -${LEVEL} > ${out('psql.csv.gz')}`);
-    const hand = child<{ seconds: number; rows: number; peakRssMb: number }>('./handwritten.ts', [out('hand.csv.gz'), String(LEVEL)]);
+    const hand = child<{ seconds: number; rows: number; peakRssMb: number }>('./handwritten', [out('hand.csv.gz'), String(LEVEL)]);
     tables.push(
       table(`PostgreSQL -> csv.gz (gzip level ${LEVEL}), ${rows.toLocaleString('en-US')} rows`, [
         { name: 'psql \\copy | gzip', seconds: limit, units: rows, unit: 'rows', baseline: true },
@@ -66,8 +66,8 @@ export async function benchExports(rowsWanted = 5_000_000): Promise<string> {
   }
   // --- csv.gz from Parquet (DuckDB)
   {
-    const copy = child<{ seconds: number }>('./duckdb-copy.ts', [parquet, out('duck.csv.gz'), 'FORMAT csv, HEADER, COMPRESSION gzip']);
-    const plain = child<{ seconds: number }>('./duckdb-copy.ts', [parquet, out('duck.csv'), 'FORMAT csv, HEADER']);
+    const copy = child<{ seconds: number }>('./duckdb-copy', [parquet, out('duck.csv.gz'), 'FORMAT csv, HEADER, COMPRESSION gzip']);
+    const plain = child<{ seconds: number }>('./duckdb-copy', [parquet, out('duck.csv'), 'FORMAT csv, HEADER']);
     tables.push(
       table(`Parquet (DuckDB) -> csv.gz, ${rows.toLocaleString('en-US')} rows`, [
         { name: 'DuckDB COPY to csv.gz', seconds: copy.seconds, units: rows, unit: 'rows', baseline: true },
@@ -80,7 +80,7 @@ export async function benchExports(rowsWanted = 5_000_000): Promise<string> {
   }
   // --- jsonl.gz
   {
-    const copy = child<{ seconds: number }>('./duckdb-copy.ts', [parquet, out('duck.jsonl.gz'), 'FORMAT json, COMPRESSION gzip']);
+    const copy = child<{ seconds: number }>('./duckdb-copy', [parquet, out('duck.jsonl.gz'), 'FORMAT json, COMPRESSION gzip']);
     tables.push(
       table(`-> jsonl.gz, ${rows.toLocaleString('en-US')} rows`, [
         { name: 'DuckDB COPY to json (lines) gz', seconds: copy.seconds, units: rows, unit: 'rows', baseline: true },
@@ -93,7 +93,7 @@ export async function benchExports(rowsWanted = 5_000_000): Promise<string> {
   }
   // --- parquet
   {
-    const copy = child<{ seconds: number }>('./duckdb-copy.ts', [parquet, out('duck.parquet'), 'FORMAT parquet']);
+    const copy = child<{ seconds: number }>('./duckdb-copy', [parquet, out('duck.parquet'), 'FORMAT parquet']);
     tables.push(
       table(`-> parquet, ${rows.toLocaleString('en-US')} rows`, [
         { name: 'DuckDB COPY to parquet', seconds: copy.seconds, units: rows, unit: 'rows', baseline: true },

@@ -2,25 +2,18 @@
  * PostgreSQL to every format, 5,000,000 rows x 11 columns: the source's two read modes (binary
  * COPY decoded into Arrow, the default; the server-side text cursor) beside the raw read of the
  * same query by psql, `\copy (...) to /dev/null`, measured in the same run. Each Ferry row runs in
- * a fresh process (peak RSS is its own) on the current sources (`--conditions=@ferry/source`).
+ * a fresh process (peak RSS is its own), on the packages' builds like the installed CLI (child.ts).
  *
  *   npm run bench -- postgres [rows=5000000]
  */
-import { execFileSync, execSync } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { child } from './child.js';
 import { ensureBenchData, PG, PG_TABLE } from './dataset.js';
 import { table, type Row } from './report.js';
 
 type ReadMode = 'binary' | 'text';
 type Run = { seconds: number; rows: number; peakRssMb: number };
-
-const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
-
-function child<T>(script: string, args: string[]): T {
-  const out = execFileSync(process.execPath, ['--conditions=@ferry/source', '--import', 'tsx', here(script), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out.trim().split('\n').pop()!) as T;
-}
 
 function psqlToDevNull(query: string): number {
   const t0 = performance.now();
@@ -34,9 +27,9 @@ export async function benchPostgres(rowsWanted = 5_000_000): Promise<string> {
   const { parquet, rows } = await ensureBenchData(rowsWanted);
   const loadBefore = loadavg();
   const row = (name: string, r: Run): Row => ({ name, seconds: r.seconds, units: r.rows, unit: 'rows', peakRssMb: r.peakRssMb });
-  const read = (mode: ReadMode) => child<Run>('./pg-read.ts', [mode]);
+  const read = (mode: ReadMode) => child<Run>('./pg-read', [mode]);
   const exported = (format: string, compression: string, pushdown: boolean, readMode?: ReadMode) =>
-    child<Run>('./run-export.ts', [JSON.stringify({ source: 'postgres', parquet, format, compression, pushdown, level: 1, ...(readMode ? { readMode } : {}) })]);
+    child<Run>('./run-export', [JSON.stringify({ source: 'postgres', parquet, format, compression, pushdown, level: 1, ...(readMode ? { readMode } : {}) })]);
 
   const runs: Row[] = [
     { name: 'psql \\copy (SELECT * ...) to /dev/null', seconds: psqlToDevNull(`SELECT * FROM ${PG_TABLE}`), units: rows, unit: 'rows', baseline: true },

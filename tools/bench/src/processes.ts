@@ -4,9 +4,10 @@
  * until the last one reports "done". A child either finishes by itself (its work ran out) or, when
  * the parent passes `stopAt`, is told to stop once the processes together have done that many units.
  *
- * Parent: `runProcesses(script, specs, options)`. Child: `serveParent(prepare)`.
+ * Parent: `runProcesses(name, specs, options)` (a script of this folder, see `script`). Child: `serveParent(prepare)`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { script } from './child.js';
 import { measure } from './report.js';
 
 type ToChild = 'go' | 'stop';
@@ -50,7 +51,7 @@ export interface ProcessesOptions {
 }
 
 /** Fork one process of `script` per spec (passed as JSON in argv[2]) and time them from "go" to the last "done". */
-export async function runProcesses(script: URL, specs: readonly unknown[], options: ProcessesOptions): Promise<ProcessesRun> {
+export async function runProcesses(name: string, specs: readonly unknown[], options: ProcessesOptions): Promise<ProcessesRun> {
   const children: ChildProcess[] = [];
   const progress = specs.map(() => 0);
   let stopSent = false;
@@ -62,7 +63,8 @@ export async function runProcesses(script: URL, specs: readonly unknown[], optio
   const timer = setTimeout(() => fail(new Error(`worker processes still running after ${options.timeoutMs} ms`)), options.timeoutMs);
   try {
     const started = specs.map((spec, i) => {
-      const child = fork(script, [JSON.stringify(spec)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const { path, execArgv } = script(name);
+      const child = fork(path, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.push(child);
       let ready!: () => void;
       const isReady = new Promise<void>((resolve) => (ready = resolve));

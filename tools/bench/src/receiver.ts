@@ -1,6 +1,6 @@
 /**
  * A minimal webhook receiver in its own process (so it does not compete with the sender for the
- * event loop): answers 204 to every POST and prints its port. Run: node receiver.ts (via tsx).
+ * event loop): answers 204 to every POST and prints its port. Started by `startReceiver` (deliveries.ts).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -31,7 +31,7 @@ export interface DeliveriesFigures {
   sqlite: number;
 }
 
-const DELIVERY_SCRIPT = new URL('./delivery-process.ts', import.meta.url);
+const DELIVERY_SCRIPT = './delivery-process';
 const INSERT_BATCH = 1_000;
 
 export async function benchScaleOutDeliveries(o: DeliveriesOptions): Promise<{ tables: string[]; figures: DeliveriesFigures[] }> {

@@ -36,13 +36,13 @@ export async function benchScaling(maxRows = 25_000_000): Promise<string> {
   const sizes = [maxRows / 25, maxRows / 5, maxRows];
   const limits = sizes.map((n) => ({
     psql: timedShell(`psql -h ${PG.host} -U ${PG.user} -d ${PG.database} -q -c "\\copy (SELECT * FROM ${PG_TABLE} LIMIT ${n}) to /dev/null"`),
-    duckdb: child<{ seconds: number }>('./duckdb-copy.ts', [parquet, join(BENCH_DIR, 'scaling.parquet'), 'FORMAT parquet', String(n)]).seconds,
+    duckdb: child<{ seconds: number }>('./duckdb-copy', [parquet, join(BENCH_DIR, 'scaling.parquet'), 'FORMAT parquet', String(n)]).seconds,
   }));
   await rm(join(BENCH_DIR, 'scaling.parquet'), { force: true });
   const runs = EXPORTS.map((e) => ({
     ...e,
     results: sizes.map((limit) => {
-      const run = child<FerryRun>('./run-export.ts', [JSON.stringify({ source: e.source, parquet, format: e.format, compression: e.compression, limit })]);
+      const run = child<FerryRun>('./run-export', [JSON.stringify({ source: e.source, parquet, format: e.format, compression: e.compression, limit })]);
       process.stderr.write(`${e.label}, ${millions(limit)} rows: ${run.seconds.toFixed(2)} s, ${run.peakRssMb.toFixed(0)} MB\n`);
       return run;
     }),

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../../apps/cli/src/main.ts', import.meta.url));
-const EAGER = fileURLToPath(new URL('./startup-eager-plugins.ts', import.meta.url));
+const EAGER = fileURLToPath(new URL('../src/startup-eager-plugins.ts', import.meta.url));
 const NODE_ARGS = ['--conditions=@ferry/source', '--import', 'tsx'];
 
 interface Start {
