@@ -45,11 +45,12 @@ export class SqlExecutor {
    */
   atomicLease<T>(fn: () => T): T {
     if (this.#db.inTransaction) return this.atomic(fn);
-    this.#db.pragma('synchronous = NORMAL');
+    // Prepared once, like any statement: `db.pragma()` compiles its text on every call.
+    this.sql('PRAGMA synchronous = NORMAL').run();
     try {
       return this.atomic(fn);
     } finally {
-      this.#db.pragma('synchronous = FULL');
+      this.sql('PRAGMA synchronous = FULL').run();
     }
   }
 

@@ -179,4 +179,27 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX exports_queued_heads ON exports(account_id, requested_at, id) WHERE state = 'queued';
   CREATE INDEX deliveries_pending_heads ON deliveries(endpoint_id, next_attempt_at, seq) WHERE state = 'pending';
   `,
+  // 5: cheaper settlements. Every attempt logged under its delivery's random text id landed on a
+  // page of its own in the attempt log's key (a batch of 16 wrote 16 pages); keyed by the
+  // delivery's seq, a batch's attempts share a few. deliveries_endpoint only served pending
+  // deliveries of one endpoint, which deliveries_pending_heads covers, and cost an index update
+  // per settlement (docs/benchmarks.md, "Webhook deliveries").
+  `
+  CREATE TABLE delivery_attempts_v5 (
+    delivery_seq   INTEGER NOT NULL,
+    n              INTEGER NOT NULL,
+    at             INTEGER NOT NULL,
+    duration_ms    INTEGER NOT NULL,
+    status         INTEGER,
+    error          TEXT,
+    response_body  TEXT,
+    PRIMARY KEY (delivery_seq, n)
+  ) WITHOUT ROWID;
+  INSERT INTO delivery_attempts_v5 (delivery_seq, n, at, duration_ms, status, error, response_body)
+    SELECT d.seq, a.n, a.at, a.duration_ms, a.status, a.error, a.response_body
+    FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id;
+  DROP TABLE delivery_attempts;
+  ALTER TABLE delivery_attempts_v5 RENAME TO delivery_attempts;
+  DROP INDEX deliveries_endpoint;
+  `,
 ];

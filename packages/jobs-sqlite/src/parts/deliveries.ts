@@ -81,18 +81,19 @@ const DUE = `
  */
 const IN_FLIGHT = `SELECT endpoint_id, count(*) AS n FROM deliveries WHERE lease_until >= ? GROUP BY endpoint_id`;
 
-const LEASE = `UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE seq = ? RETURNING *`;
+/** The picked deliveries (a JSON array of seqs) in one statement rather than one per delivery. */
+const LEASE = `UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`;
 
 /** Guarded by the lease: a worker that lost it records nothing, the new holder records its own attempt. */
 const ADVANCE = `
   UPDATE deliveries SET attempts = attempts + 1, retry_index = retry_index + 1, state = ?, next_attempt_at = coalesce(?, next_attempt_at),
     last_error = ?, last_status = ?, lease_owner = NULL, lease_until = NULL
   WHERE id = ? AND lease_owner = ? AND state = 'pending'
-  RETURNING attempts, endpoint_id, account_id`;
+  RETURNING seq, attempts, endpoint_id, account_id`;
 
 const ENDPOINT_FAILING = `SELECT failing_since IS NOT NULL AS failing FROM endpoints WHERE id = ?`;
 
-const LOG_ATTEMPT = `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, status, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`;
+const LOG_ATTEMPT = `INSERT INTO delivery_attempts (delivery_seq, n, at, duration_ms, status, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?)`;
 
 const REOPEN = `state = 'pending', retry_index = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL`;
 
@@ -138,12 +139,15 @@ export class SqliteDeliveries implements DeliveriesPart {
         picked.push(int(row.seq));
         if (picked.length === claim.limit) break;
       }
-      const lease = this.#x.sql(LEASE);
+      if (picked.length === 0) return [];
+      const leased = new Map<number, Row>();
+      for (const row of this.#x.sql(LEASE).all(owner, now + claim.leaseMs, JSON.stringify(picked)) as Row[]) leased.set(int(row.seq), row);
       const endpointById = this.#x.sql('SELECT * FROM endpoints WHERE id = ?');
       // Many deliveries share an endpoint: read each once per claim.
       const endpoints = new Map<string, Endpoint>();
+      // RETURNING gives no order: hand them out in due order, as picked.
       return picked.map((seq): ClaimedDelivery => {
-        const row = lease.get(owner, now + claim.leaseMs, seq) as Row;
+        const row = leased.get(seq)!;
         const endpointId = text(row.endpoint_id);
         let endpoint = endpoints.get(endpointId);
         if (!endpoint) {
@@ -162,15 +166,22 @@ export class SqliteDeliveries implements DeliveriesPart {
       const log = this.#x.sql(LOG_ATTEMPT);
       const failing = this.#x.sql(ENDPOINT_FAILING);
       const settled: SettledDelivery[] = [];
+      // A batch holds a few endpoints' deliveries: read each one's health once.
+      const endpointFailing = new Map<string, boolean>();
       for (const s of settlements) {
         const a = s.attempt;
         const next = s.next.state === 'pending' ? ms(s.next.nextAttemptAt) : null;
         const row = advance.get(s.next.state, next, a.error, a.status, s.deliveryId, owner) as Row | undefined;
         if (!row) continue;
-        log.run(s.deliveryId, row.attempts, ms(a.at), a.durationMs, a.status, a.error, a.responseBody);
+        log.run(row.seq, row.attempts, ms(a.at), a.durationMs, a.status, a.error, a.responseBody);
         const endpointId = text(row.endpoint_id);
-        const endpoint = failing.get(endpointId) as Row | undefined;
-        settled.push({ deliveryId: s.deliveryId, endpointId, accountId: int(row.account_id), endpointFailing: endpoint !== undefined && int(endpoint.failing) === 1 });
+        let isFailing = endpointFailing.get(endpointId);
+        if (isFailing === undefined) {
+          const endpoint = failing.get(endpointId) as Row | undefined;
+          isFailing = endpoint !== undefined && int(endpoint.failing) === 1;
+          endpointFailing.set(endpointId, isFailing);
+        }
+        settled.push({ deliveryId: s.deliveryId, endpointId, accountId: int(row.account_id), endpointFailing: isFailing });
       }
       return settled;
     });
@@ -179,7 +190,7 @@ export class SqliteDeliveries implements DeliveriesPart {
   async get(id: string): Promise<(Delivery & { attemptLog: AttemptRecord[] }) | null> {
     const row = this.#x.sql(`${WITH_URL} WHERE d.id = ?`).get(id) as Row | undefined;
     if (!row) return null;
-    const attempts = this.#x.sql('SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY n').all(id) as Row[];
+    const attempts = this.#x.sql('SELECT * FROM delivery_attempts WHERE delivery_seq = ? ORDER BY n').all(row.seq) as Row[];
     return { ...toDelivery(row), attemptLog: attempts.map(toAttempt) };
   }
 
