@@ -27,7 +27,13 @@ export interface DeliverContext {
   policy: AddressPolicy;
   userAgent: string;
   defaultTimeoutMs: number;
+  /** URLs that passed the check on their face under `policy`, by their text: a worker posts to the same few endpoints over and over. */
+  vetted: Map<string, URL>;
 }
+
+/** Enough for every endpoint a worker serves at once; past it the cache starts over rather than grow. */
+const VETTED_CACHE_SIZE = 10_000;
+const decoder = new TextDecoder();
 
 /** One POST attempt. Never throws: every outcome is a DeliveryResult the outbox can record. */
 export async function deliverOnce(
@@ -40,18 +46,25 @@ export async function deliverOnce(
 
   // Cheap re-check of what the URL says on its face (scheme, credentials, IP literal). Names are
   // re-vetted by the guarded connector on the addresses it actually dials.
-  let url: URL;
-  try {
-    const target = parseTarget(message.url);
-    if (target.literal) vetAddresses([target.host], target, ctx.policy);
-    url = target.url;
-  } catch (err) {
-    return refused(err, elapsed());
+  let url = ctx.vetted.get(message.url);
+  if (url === undefined) {
+    try {
+      const target = parseTarget(message.url);
+      if (target.literal) vetAddresses([target.host], target, ctx.policy);
+      url = target.url;
+    } catch (err) {
+      return refused(err, elapsed());
+    }
+    if (ctx.vetted.size >= VETTED_CACHE_SIZE) ctx.vetted.clear();
+    ctx.vetted.set(message.url, url);
   }
 
   const timeoutMs = opts.timeoutMs ?? ctx.defaultTimeoutMs;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  // A plain timer, cleared when the attempt ends: AbortSignal.timeout costs a timer plus a
+  // finalization registration per attempt, and its timer outlives a fast attempt.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
 
   try {
     const res = await request(url, {
@@ -66,7 +79,7 @@ export async function deliverOnce(
     const responseBody = await readPrefix(res.body, RESPONSE_BODY_LIMIT);
     return classifyResponse(res.statusCode, res.headers['retry-after'], responseBody, elapsed());
   } catch (err) {
-    if (timeout.aborted) return { ok: false, retryable: true, durationMs: elapsed(), error: `timed out after ${timeoutMs} ms` };
+    if (timeout.signal.aborted) return { ok: false, retryable: true, durationMs: elapsed(), error: `timed out after ${timeoutMs} ms` };
     if (opts.signal?.aborted) return { ok: false, retryable: true, durationMs: elapsed(), error: 'aborted' };
     if (err instanceof HostNotFoundError || err instanceof ConnectTimeoutError || err instanceof ResolveFailedError) {
       return { ok: false, retryable: true, durationMs: elapsed(), error: err.message };
@@ -81,6 +94,8 @@ export async function deliverOnce(
     if (code === 'UND_ERR_INVALID_ARG') return { ok: false, retryable: false, durationMs: elapsed(), error: 'invalid request (rejected by the HTTP client)' };
     // Node's own messages embed host:port; the code alone is enough to act on and leaks nothing.
     return { ok: false, retryable: true, durationMs: elapsed(), error: `network error${code ? `: ${code}` : ''}` };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -137,5 +152,5 @@ async function readPrefix(body: AsyncIterable<Uint8Array>, limit: number): Promi
     // shortens the excerpt.
   }
   // Cutting mid-character yields a replacement char, which is fine for a diagnostic excerpt.
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  return chunks.length === 0 ? '' : decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
 }

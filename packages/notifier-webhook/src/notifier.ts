@@ -55,6 +55,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions = {}): Web
     bodyTimeout: timeoutMs,
   });
 
+  const context = { agent, policy, userAgent, defaultTimeoutMs: timeoutMs, vetted: new Map<string, URL>() };
   let closing: Promise<void> | undefined;
   return {
     name: 'webhook',
@@ -78,7 +79,7 @@ export function createWebhookNotifier(options: WebhookNotifierOptions = {}): Web
     deliver(message: OutgoingWebhook, opts: WebhookDeliverOptions = {}): Promise<DeliveryResult> {
       // Signed here, at send time: Standard Webhooks timestamps must be fresh on every attempt.
       const signed = { ...message, headers: { ...message.headers, ...signingHeaders(opts.signing, message, new Date()) } };
-      return deliverOnce({ agent, policy, userAgent, defaultTimeoutMs: timeoutMs }, signed, opts);
+      return deliverOnce(context, signed, opts);
     },
 
     close(): Promise<void> {
