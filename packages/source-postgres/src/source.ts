@@ -32,7 +32,7 @@ export class PostgresSource implements QuerySource {
   readonly #deps: SessionDeps;
   readonly #batchRows: number;
   readonly #readMode: PostgresSourceOptions['readMode'];
-  readonly #pushdown: ReadonlySet<string>;
+  readonly #pushdown: ReadonlySet<NativeFormat>;
   readonly #backends = new WeakMap<pg.PoolClient, Backend>();
   #active = 0;
   #closed = false;

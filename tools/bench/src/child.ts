@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 /** What run-export.ts prints for one export. */
 export type FerryRun = { seconds: number; rows: number; bytes: number; peakRssMb: number; encodedBy: string };
 
+/** Whether this benchmark runs compiled (tools/bench/dist) or from its TypeScript sources. */
+const compiled = import.meta.url.endsWith('.js');
+
 /**
  * How to start a script of this folder (`name` without extension). `npm run bench` runs the
  * compiled benchmark (tools/bench/dist) on the packages' builds: plain Node, the way the installed
@@ -12,7 +15,6 @@ export type FerryRun = { seconds: number; rows: number; bytes: number; peakRssMb
  * loader thread, about 35 MB of RSS that the installed CLI does not have).
  */
 export function script(name: string): { path: string; execArgv: string[] } {
-  const compiled = import.meta.url.endsWith('.js');
   return {
     path: fileURLToPath(new URL(`${name}${compiled ? '.js' : '.ts'}`, import.meta.url)),
     execArgv: compiled ? [] : ['--import', 'tsx'],

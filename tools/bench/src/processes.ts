@@ -61,9 +61,9 @@ export async function runProcesses(name: string, specs: readonly unknown[], opti
   // Raced below while the run lasts; a failure after it (a process killed at the end) is of no interest.
   failed.catch(() => undefined);
   const timer = setTimeout(() => fail(new Error(`worker processes still running after ${options.timeoutMs} ms`)), options.timeoutMs);
+  const { path, execArgv } = script(name);
   try {
     const started = specs.map((spec, i) => {
-      const { path, execArgv } = script(name);
       const child = fork(path, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.push(child);
       let ready!: () => void;

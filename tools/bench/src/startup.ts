@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../../apps/cli/src/main.ts', import.meta.url));
+// Always the TypeScript sources, from src/ or dist/ alike: this benchmark measures `npm start`, which runs through tsx.
 const EAGER = fileURLToPath(new URL('../src/startup-eager-plugins.ts', import.meta.url));
 const NODE_ARGS = ['--conditions=@ferry/source', '--import', 'tsx'];
 
