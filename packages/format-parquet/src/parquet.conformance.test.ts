@@ -42,6 +42,17 @@ describeFormatConformance({
         }
       });
 
+      it('dictionary-encodes strings under snappy only: zstd finds their repeats without one', async () => {
+        const batch = batchOf([['s', utf8Data(Array.from({ length: 5000 }, (_, i) => `city ${i % 8}`))]]);
+        const encodings = async (compression: 'zstd' | 'snappy'): Promise<string> => {
+          const file = await save(await kit.writeAll(batch.schema, [batch], { compression }), `dict-${compression}.parquet`);
+          const rows = await kit.duckdb().query(`SELECT string_agg(encodings, ',') FROM parquet_metadata('${file}') WHERE path_in_schema = 's'`);
+          return String(rows[0]![0]);
+        };
+        expect(await encodings('zstd')).not.toMatch(/DICTIONARY/);
+        expect(await encodings('snappy')).toMatch(/DICTIONARY/);
+      });
+
       it('replaces invalid UTF-8 with U+FFFD instead of failing', async () => {
         const raw = utf8Data(['ok']);
         // CESU-8 encoded lone surrogate (ED A0 80) is invalid UTF-8.

@@ -5,12 +5,16 @@ import type { ParquetOptions } from './options.js';
 /**
  * Writer properties for one file.
  *
- * Dictionary encoding is enabled for string columns only. Measured on the 10-column bench data
- * (bench/encode.ts): dictionaries on every column made arrow-rs try, and abandon, a dictionary for
- * each high-cardinality number column, 3x slower and larger; numbers compress as well with zstd
- * alone, while low-cardinality strings (cities, statuses, enums) shrink a lot with a dictionary.
- * Data pages stay V1 with PLAIN fallback: the most widely readable layout (as DuckDB writes by
- * default); DELTA encodings would make sequential ids smaller but some older readers reject them.
+ * Dictionaries: for columns that arrive dictionary-encoded (the source already knows they repeat),
+ * and for string columns under snappy only. zstd finds the repeats of a low-cardinality column by
+ * itself: measured on three data sets (the 5M-row bench table, the 19-column sample, the 10 mixed
+ * columns of bench/encode.ts), dictionaries on string columns made zstd files no smaller (5.3 MB
+ * either way) or larger (37.8 MB against 25.0 MB for the bench table, whose addresses and zip codes
+ * overflow arrow-rs's 1 MB dictionary page and fall back to PLAIN after the work is done) and cost
+ * 5-30 % of the encoding time. snappy has no such window: the sample grew from 10.8 to 14.3 MB
+ * without them. Numbers never get one (arrow-rs tries and abandons it on high-cardinality columns:
+ * 3x slower and larger). Data pages stay V1 with PLAIN: the most widely readable layout; DELTA
+ * encodings would make sequential ids smaller but some older readers reject them.
  */
 export function writerProperties(schema: Schema, options: ParquetOptions): WriterProperties {
   let builder = new WriterPropertiesBuilder()
@@ -18,10 +22,10 @@ export function writerProperties(schema: Schema, options: ParquetOptions): Write
     .setMaxRowGroupSize(options.rowGroupRows)
     .setDictionaryEnabled(false)
     .setCreatedBy('ferry (parquet-wasm 0.8, arrow-rs)');
+  const stringDictionaries = options.compression === 'snappy';
   for (const field of schema.fields) {
     const id = field.type.typeId;
-    // Dictionary-typed Arrow columns keep their dictionary; plain strings get one.
-    if (id === Type.Utf8 || id === Type.LargeUtf8 || id === Type.Dictionary) {
+    if (id === Type.Dictionary || (stringDictionaries && (id === Type.Utf8 || id === Type.LargeUtf8))) {
       builder = builder.setColumnDictionaryEnabled(field.name, true);
     }
   }
