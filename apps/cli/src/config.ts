@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DatasetDefinition, FerryError, formatPath, parseOrThrow, type FieldPath } from '@ferry/core';
-import { DEFAULT_DELIVERY_WORKER_OPTIONS } from '@ferry/engine';
+import { DEFAULT_DELIVERY_WORKER_OPTIONS, DEFAULT_EXPORT_WORKER_OPTIONS } from '@ferry/engine';
 import { locatePluginModule } from './plugin-modules.js';
 
 /** A plugin slot: `{"use": "<plugin name>", "options": {...}}`; the options are checked by the plugin's own schema. */
@@ -57,7 +57,7 @@ export const FerryConfig = z.strictObject({
     .strictObject({
       retentionDays: z.number().positive().default(30),
       maxAttempts: z.int().min(1).max(20).default(3),
-      gzipLevel: z.int().min(1).max(9).default(6),
+      gzipLevel: z.int().min(1).max(9).default(DEFAULT_EXPORT_WORKER_OPTIONS.gzipLevel),
       /** Let a source encode csv/jsonl itself (COPY) when its bytes match Ferry's writer. */
       pushdown: z.boolean().default(true),
       /** Exports one worker process runs at once. */
@@ -70,7 +70,7 @@ export const FerryConfig = z.strictObject({
       /** Exports one account may have queued or running at once. */
       maxQueuedPerAccount: z.int().min(1).default(1000),
     })
-    .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: 6, pushdown: true, concurrency: 2, submitRatePerSecond: 10, submitBurst: 100, maxQueuedPerAccount: 1000 }),
+    .default({ retentionDays: 30, maxAttempts: 3, gzipLevel: DEFAULT_EXPORT_WORKER_OPTIONS.gzipLevel, pushdown: true, concurrency: 2, submitRatePerSecond: 10, submitBurst: 100, maxQueuedPerAccount: 1000 }),
   /** Dataset versions (docs/versions.md): DuckDB does the diffs (spilling past memoryLimit); schedules are polled. */
   versions: z
     .strictObject({

@@ -22,6 +22,7 @@ import {
   type ResolvedQuery,
 } from '@ferry/core';
 import { COMPRESSION_MEDIA, compress } from './compression.js';
+import { DEFAULT_GZIP_LEVEL } from './parallel-gzip.js';
 import type { DownloadLinks } from './download-links.js';
 import { eventId, fileSlug } from './ids.js';
 import { completionNotice, failureNotice } from './export-notices.js';
@@ -74,7 +75,7 @@ export const DEFAULT_EXPORT_WORKER_OPTIONS: ExportWorkerOptions = {
   pollMs: 250,
   maxAttempts: 3,
   retentionMs: 30 * 24 * 3_600_000,
-  gzipLevel: 6,
+  gzipLevel: DEFAULT_GZIP_LEVEL,
   pushdown: true,
   shutdownGraceMs: 10_000,
   scratchDir: tmpdir(),

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { gzip as gzipCallback, type ZlibOptions } from 'node:zlib';
 
 export interface ParallelGzipOptions {
-  /** zlib level 0..9 (default 6). Level 1 is about twice as fast for ~15 % larger text output. */
+  /** zlib level 0..9 (default DEFAULT_GZIP_LEVEL, 5). Level 1 is about twice as fast as 6 for ~35 % larger text output. */
   level?: number;
   /** Blocks compressed at the same time (default: available cores). */
   workers?: number;
@@ -15,6 +15,14 @@ export interface ParallelGzipOptions {
 export const DEFAULT_BLOCK_BYTES = 1 << 20;
 
 /**
+ * zlib level 5, not zlib's own 6. Measured on five exports (the sample dataset as CSV and JSON
+ * Lines, the 5M-row bench table as CSV, JSON Lines and Arrow IPC): level 6 spends 1.3-1.5x the CPU
+ * of level 5 (its hash chains are four times longer) for files 0-5 % smaller, and one was larger.
+ * Level 4 is faster again but costs up to 14 % more bytes. docs/benchmarks.md has the table.
+ */
+export const DEFAULT_GZIP_LEVEL = 5;
+
+/**
  * gzip on all cores: the input is cut into blocks that are compressed independently and at the same
  * time, each into its own gzip member, and the members are emitted in input order. A concatenation
  * of gzip members is itself a valid gzip file (RFC 1952 §2.2): gunzip, zlib (Node's gunzip and
@@ -25,7 +33,7 @@ export const DEFAULT_BLOCK_BYTES = 1 << 20;
  * UV_THREADPOOL_SIZE says otherwise), so blocks handed to `zlib.gzip` concurrently are compressed in
  * parallel with no worker_threads, no worker file (which would need a plain-JS twin to load under
  * tsx and vitest) and no copying between isolates. The pool is shared with fs and dns work: a
- * gzip job of a 1 MiB block takes ~10 ms at level 6, so other I/O waits at most that long.
+ * gzip job of a 1 MiB block takes ~10 ms at level 6 (less at 5), so other I/O waits at most that long.
  *
  * Memory: at most `2 * workers` blocks are in flight (being compressed or waiting to be emitted in
  * order), about 2 * workers * blockBytes * 1.3 bytes whatever the input size. The source is pulled
@@ -36,7 +44,7 @@ export const DEFAULT_BLOCK_BYTES = 1 << 20;
  * consumer that stops early closes the source; blocks still being compressed are dropped.
  */
 export async function* parallelGzip(source: AsyncIterable<Uint8Array>, options: ParallelGzipOptions = {}): AsyncGenerator<Uint8Array> {
-  const level = options.level ?? 6;
+  const level = options.level ?? DEFAULT_GZIP_LEVEL;
   const workers = options.workers ?? availableParallelism();
   const blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`gzip level must be an integer 0..9, got ${level}`);
