@@ -30,6 +30,9 @@ let hits: string[];
 let worker: DeliveryWorker | undefined;
 /** How long the receiver holds each request before it answers. */
 let holdMs: number;
+/** Requests to this path are held until `release` is called. */
+let heldPath: string | undefined;
+let release: () => void;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ferry-delivery-pump-'));
@@ -38,11 +41,14 @@ beforeEach(async () => {
   notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'], timeoutMs: 5_000 });
   hits = [];
   holdMs = 0;
+  heldPath = undefined;
+  const released = new Promise<void>((r) => (release = r));
   server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       hits.push(String(req.headers['webhook-id']));
-      setTimeout(() => res.writeHead(204).end(), holdMs);
+      if (req.url === heldPath) void released.then(() => res.writeHead(204).end());
+      else setTimeout(() => res.writeHead(204).end(), holdMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -149,11 +155,25 @@ describe('the delivery pump', () => {
     // Give the pump time to claim everything it would; it must stop well short of the queue.
     await new Promise((r) => setTimeout(r, 300));
     // The held recording's batch (at most `concurrency`: 2), then claims until the unrecorded
-    // attempts reach `concurrency` + one batch (2 + 1): 5 of the 12 at most.
-    expect(hits.length).toBeLessThanOrEqual(5);
+    // attempts reach `concurrency` + one batch of up to `concurrency` (2 + 2): 6 of the 12 at most.
+    expect(hits.length).toBeLessThanOrEqual(6);
     open();
     await until('every delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 12);
     expect([...hits].sort()).toEqual([...sent].sort());
+  });
+
+  it('keeps claiming for its free slots while a slow receiver holds one: batches gather, they never wait for the slowest', async () => {
+    const sent = await queue(21);
+    heldPath = '/0';
+    worker = new DeliveryWorker({ jobs: store, notifier, logger: silentLogger }, { concurrency: 4, pollMs: 60_000 });
+    worker.start();
+    // The first delivery (due first) is held by its receiver; the other 20 go through the 3 slots
+    // left, claimed as they free up, not once the held one has answered.
+    await until('the 20 other deliveries', () => hits.length === 21);
+    expect(hits[0]).toBe(sent[0]);
+    await until('the 20 recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 20);
+    release();
+    await until('the held one recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 21);
   });
 
   it('logs a claim that fails and goes on delivering', async () => {

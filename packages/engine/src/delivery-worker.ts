@@ -9,7 +9,7 @@ import { sinkOf } from './sinks.js';
 import { NO_METRICS, type EngineMetrics } from './metrics.js';
 
 export interface DeliveryWorkerOptions {
-  /** Deliveries in flight at once; half as many make a batch (claimed by one statement, recorded by one transaction). */
+  /** Deliveries in flight at once; a batch is up to this many (claimed by one statement, recorded by one transaction). */
   concurrency: number;
   /** Most deliveries in flight to one endpoint across all workers: a slow or hanging receiver never holds every slot. */
   maxInFlightPerEndpoint: number;
@@ -26,8 +26,8 @@ export interface DeliveryWorkerOptions {
 export const DEFAULT_DELIVERY_WORKER_OPTIONS: DeliveryWorkerOptions = {
   // Receivers answer in tens to hundreds of milliseconds: a worker delivers at most
   // concurrency / latency per second (8 in flight at 100 ms: 80/s). 32 keeps a worker busy while
-  // the per-endpoint cap keeps one receiver's share at 4; and a batch (half of this) is claimed by
-  // one statement and recorded by one transaction, so larger batches spend fewer round trips and
+  // the per-endpoint cap keeps one receiver's share at 4; and a batch (up to this many) is claimed
+  // by one statement and recorded by one transaction, so larger batches spend fewer round trips and
   // commits per webhook (measured in docs/benchmarks.md).
   concurrency: 32,
   maxInFlightPerEndpoint: 4,
@@ -60,6 +60,8 @@ export class DeliveryWorker {
   #done: Promise<void> = Promise.resolve();
   readonly #alarm = new Alarm();
   #unsubscribe: (() => void) | undefined;
+  /** The last claim found nothing it could take: wait for a poke (new work, a freed slot) or the poll. */
+  #drained = false;
 
   constructor(
     private readonly deps: {
@@ -92,6 +94,7 @@ export class DeliveryWorker {
 
   /** Look for due deliveries now rather than at the next poll. */
   poke(): void {
+    this.#drained = false;
     this.#alarm.wake();
   }
 
@@ -145,11 +148,17 @@ export class DeliveryWorker {
     const finished: AttemptOutcome[] = [];
     let recording: Promise<void> | null = null;
     let firstFinishedAt = 0;
-    // Claims in batches: a round trip per batch, not per request.
-    const batch = Math.max(1, Math.floor(this.#opts.concurrency / 2));
-    const flushMs = 10;
+    let lastClaimAt = 0;
+    // Claims and recordings in batches of up to `concurrency`: much of a claim's or a commit's cost
+    // is per batch, so full batches deliver the most per second (docs/benchmarks.md). A batch
+    // gathers for at most gatherMs, so a slow receiver holding a few slots delays the other
+    // deliveries' claims by that much, never by its own latency. A claim that finds nothing waits
+    // for a poke (new work, a finished attempt) or the poll before the next, as an idle worker does.
+    const batch = this.#opts.concurrency;
+    const gatherMs = 10;
     while (this.#running || inFlight.size > 0 || finished.length > 0 || recording) {
-      const waitedLongEnough = finished.length > 0 && performance.now() - firstFinishedAt >= flushMs;
+      const now = performance.now();
+      const waitedLongEnough = finished.length > 0 && now - firstFinishedAt >= gatherMs;
       if (!recording && (finished.length >= batch || (finished.length > 0 && (inFlight.size === 0 || waitedLongEnough)))) {
         recording = this.#record(finished.splice(0))
           // Unrecorded attempts are not lost: their deliveries are attempted again once the lease ends.
@@ -162,10 +171,13 @@ export class DeliveryWorker {
       // Attempts finished but not yet recorded still hold their leases: they count against the
       // budget too, so a store slower than the receivers cannot pile up unrecorded work.
       const free = this.#running ? Math.max(0, this.#opts.concurrency - inFlight.size - Math.max(0, finished.length - batch)) : 0;
+      const gathered = now - lastClaimAt >= (this.#drained ? this.#opts.pollMs : gatherMs);
       let due: ClaimedDelivery[] = [];
-      if (free >= batch || (free > 0 && inFlight.size === 0)) {
+      if (free >= batch || (free > 0 && (inFlight.size === 0 || gathered))) {
         try {
           due = await this.#claim(free);
+          lastClaimAt = performance.now();
+          this.#drained = due.length === 0;
         } catch (err) {
           // A store outage must not kill the worker.
           this.deps.logger.error({ err: String(err) }, 'delivery worker could not claim deliveries');
@@ -181,13 +193,15 @@ export class DeliveryWorker {
           })
           .finally(() => {
             inFlight.delete(p);
+            // A freed slot may be one that an endpoint at its cap was waiting for.
             this.poke();
           });
         inFlight.add(p);
       }
       if (due.length > 0 && inFlight.size < this.#opts.concurrency) continue;
       // Wake on the next finished attempt or recording, a poke, or the timer, whichever comes first.
-      if (this.#running || inFlight.size > 0 || finished.length > 0 || recording) await this.#alarm.sleep(finished.length > 0 ? flushMs : this.#opts.pollMs);
+      const gathering = this.#running && free > 0 && !this.#drained;
+      if (this.#running || inFlight.size > 0 || finished.length > 0 || recording) await this.#alarm.sleep(finished.length > 0 || gathering ? gatherMs : this.#opts.pollMs);
     }
   }
 
