@@ -11,7 +11,7 @@
  */
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { child, type FerryRun } from './child.js';
+import { child, timedShell, type FerryRun } from './child.js';
 import { ensureBenchData, PG, PG_TABLE } from './dataset.js';
 import { table, type Row } from './report.js';
 
@@ -19,9 +19,7 @@ type ReadMode = 'binary' | 'text';
 type Run = { seconds: number; rows: number; peakRssMb: number };
 
 function psqlToDevNull(query: string): number {
-  const t0 = performance.now();
-  execSync(`psql -h ${PG.host} -p ${PG.port} -U ${PG.user} -d ${PG.database} -q -c "\\copy (${query}) to /dev/null"`, { stdio: ['ignore', 'ignore', 'inherit'], shell: '/bin/bash' });
-  return (performance.now() - t0) / 1000;
+  return timedShell(`psql -h ${PG.host} -p ${PG.port} -U ${PG.user} -d ${PG.database} -q -c "\\copy (${query}) to /dev/null"`);
 }
 
 /** What a user would otherwise run for a compressed text file: psql's COPY piped through gzip -6. */
