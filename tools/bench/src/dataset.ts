@@ -67,6 +67,11 @@ export async function ensureBenchData(rows = 5_000_000): Promise<{ parquet: stri
   return { parquet, rows };
 }
 
+/** The shell command for psql's `\copy (query) to <target>` on the benchmark database. */
+export function psqlCopyCommand(query: string, target: string): string {
+  return `psql -h ${PG.host} -p ${PG.port} -U ${PG.user} -d ${PG.database} -q -c "\\copy (${query}) to ${target}"`;
+}
+
 export function psql(sql: string, tolerateError = false): string {
   try {
     return execFileSync('psql', ['-h', PG.host, '-U', PG.user, '-d', PG.database, '-At', '-c', sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,7 +7,7 @@
  */
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_DIR, PG, PG_TABLE, ensureBenchData } from './dataset.js';
+import { BENCH_DIR, PG_TABLE, ensureBenchData, psqlCopyCommand } from './dataset.js';
 import { table, type Row } from './report.js';
 import { child, timedShell, type FerryRun } from './child.js';
 
@@ -43,8 +43,6 @@ export async function benchMemory(): Promise<string> {
   return lines.join('\n');
 }
 
-const psqlCopy = (query: string) => `psql -h ${PG.host} -U ${PG.user} -d ${PG.database} -q -c "\\copy (${query}) to stdout with csv header"`;
-
 export async function benchExports(rowsWanted = 5_000_000): Promise<string> {
   const { parquet, rows } = await ensureBenchData(rowsWanted);
   const out = (name: string) => join(BENCH_DIR, name);
@@ -53,7 +51,7 @@ export async function benchExports(rowsWanted = 5_000_000): Promise<string> {
 
   // --- csv.gz from PostgreSQL
   {
-    const limit = timedShell(`${psqlCopy(`SELECT * FROM ${PG_TABLE}`)} | gzip -${LEVEL} > ${out('psql.csv.gz')}`);
+    const limit = timedShell(`${psqlCopyCommand(`SELECT * FROM ${PG_TABLE}`, 'stdout with csv header')} | gzip -${LEVEL} > ${out('psql.csv.gz')}`);
     const hand = child<{ seconds: number; rows: number; peakRssMb: number }>('./handwritten', [out('hand.csv.gz'), String(LEVEL)]);
     tables.push(
       table(`PostgreSQL -> csv.gz (gzip level ${LEVEL}), ${rows.toLocaleString('en-US')} rows`, [

@@ -12,28 +12,25 @@
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { child, timedShell, type FerryRun } from './child.js';
-import { ensureBenchData, PG, PG_TABLE } from './dataset.js';
-import { table, type Row } from './report.js';
+import { ensureBenchData, PG_TABLE, psqlCopyCommand } from './dataset.js';
+import { goalCells, table, type Row } from './report.js';
 
 type ReadMode = 'binary' | 'text';
 type Run = { seconds: number; rows: number; peakRssMb: number };
+const asRow = (r: Run): Omit<Row, 'name'> => ({ seconds: r.seconds, units: r.rows, unit: 'rows', peakRssMb: r.peakRssMb });
 
 function psqlToDevNull(query: string): number {
-  return timedShell(`psql -h ${PG.host} -p ${PG.port} -U ${PG.user} -d ${PG.database} -q -c "\\copy (${query}) to /dev/null"`);
+  return timedShell(psqlCopyCommand(query, '/dev/null'));
 }
 
 /** What a user would otherwise run for a compressed text file: psql's COPY piped through gzip -6. */
 function psqlPipedToGzip(format: 'csv' | 'jsonl'): { seconds: number; bytes: number } {
   const copy =
     format === 'csv'
-      ? `\\copy (SELECT * FROM ${PG_TABLE}) to stdout with (format csv, header)`
-      : `\\copy (SELECT row_to_json(r) FROM (SELECT * FROM ${PG_TABLE}) r) to stdout`;
+      ? psqlCopyCommand(`SELECT * FROM ${PG_TABLE}`, 'stdout with (format csv, header)')
+      : psqlCopyCommand(`SELECT row_to_json(r) FROM (SELECT * FROM ${PG_TABLE}) r`, 'stdout');
   const t0 = performance.now();
-  const bytes = execSync(`psql -h ${PG.host} -p ${PG.port} -U ${PG.user} -d ${PG.database} -q -c "${copy}" | gzip -6 | wc -c`, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    shell: '/bin/bash',
-    encoding: 'utf8',
-  });
+  const bytes = execSync(`${copy} | gzip -6 | wc -c`, { stdio: ['ignore', 'pipe', 'inherit'], shell: '/bin/bash', encoding: 'utf8' });
   return { seconds: (performance.now() - t0) / 1000, bytes: Number(bytes.trim()) };
 }
 
@@ -70,7 +67,7 @@ export async function benchPostgres(rowsWanted = 5_000_000): Promise<string> {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   const row = (label: string, run: FerryRun, limit: number, goal = true) =>
-    `| ${label} | ${run.seconds.toFixed(2)} | ${(run.bytes / 1e6).toFixed(1)} | ${run.encodedBy} | ${run.peakRssMb.toFixed(0)} | ${limit.toFixed(2)} | ${(run.seconds / limit).toFixed(2)} | ${goal ? `<= ${GOAL}` : ''} | ${goal ? (run.seconds / limit <= GOAL ? 'yes' : 'no') : ''} |`;
+    `| ${label} | ${run.seconds.toFixed(2)} | ${(run.bytes / 1e6).toFixed(1)} | ${run.encodedBy} | ${run.peakRssMb.toFixed(0)} | ${limit.toFixed(2)} | ${(run.seconds / limit).toFixed(2)} | ${goal ? goalCells(run.seconds / limit, GOAL) : ' | '} |`;
   for (const f of FORMATS) {
     const limit = psql();
     const ferry = exported(f);
@@ -80,7 +77,7 @@ export async function benchPostgres(rowsWanted = 5_000_000): Promise<string> {
       const other = psqlPipedToGzip(f.format);
       const ratio = ferry.seconds / other.seconds;
       piped.push(
-        `| ${f.label} | ${ferry.seconds.toFixed(2)} | ${(ferry.bytes / 1e6).toFixed(1)} | ${other.seconds.toFixed(2)} | ${(other.bytes / 1e6).toFixed(1)} | ${ratio.toFixed(2)} | <= 0.5 | ${ratio <= 0.5 ? 'yes' : 'no'} |`,
+        `| ${f.label} | ${ferry.seconds.toFixed(2)} | ${(ferry.bytes / 1e6).toFixed(1)} | ${other.seconds.toFixed(2)} | ${(other.bytes / 1e6).toFixed(1)} | ${ratio.toFixed(2)} | ${goalCells(ratio, 0.5)} |`,
       );
     }
     // Other settings, labelled, measured beside the same read.
@@ -105,4 +102,3 @@ export async function benchPostgres(rowsWanted = 5_000_000): Promise<string> {
   ].join('\n');
 }
 
-const asRow = (r: Run): Omit<Row, 'name'> => ({ seconds: r.seconds, units: r.rows, unit: 'rows', peakRssMb: r.peakRssMb });

@@ -31,6 +31,11 @@ export function table(title: string, rows: Row[], higherIsBetter: 'rate' | 'time
   return lines.join('\n');
 }
 
+/** The `goal | met?` cells of a row whose figure must stay at or under `goal`. */
+export function goalCells(figure: number, goal: number): string {
+  return `<= ${goal} | ${figure <= goal ? 'yes' : 'no'}`;
+}
+
 /** Peak RSS of this process while `fn` runs, sampled every 20 ms. */
 export async function measure<T>(fn: () => Promise<T>): Promise<{ seconds: number; peakRssMb: number; value: T }> {
   let peak = process.memoryUsage.rss();

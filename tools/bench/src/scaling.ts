@@ -14,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { child, timedShell, type FerryRun } from './child.js';
-import { BENCH_DIR, PG, PG_TABLE, ensureBenchData } from './dataset.js';
+import { BENCH_DIR, PG_TABLE, ensureBenchData, psqlCopyCommand } from './dataset.js';
 import { renderPng, type Series } from './plot.js';
 
 type Source = 'duckdb' | 'postgres';
@@ -35,7 +35,7 @@ export async function benchScaling(maxRows = 25_000_000): Promise<string> {
   const { parquet } = await ensureBenchData(maxRows);
   const sizes = [maxRows / 25, maxRows / 5, maxRows];
   const limits = sizes.map((n) => ({
-    psql: timedShell(`psql -h ${PG.host} -U ${PG.user} -d ${PG.database} -q -c "\\copy (SELECT * FROM ${PG_TABLE} LIMIT ${n}) to /dev/null"`),
+    psql: timedShell(psqlCopyCommand(`SELECT * FROM ${PG_TABLE} LIMIT ${n}`, '/dev/null')),
     duckdb: child<{ seconds: number }>('./duckdb-copy', [parquet, join(BENCH_DIR, 'scaling.parquet'), 'FORMAT parquet', String(n)]).seconds,
   }));
   await rm(join(BENCH_DIR, 'scaling.parquet'), { force: true });
