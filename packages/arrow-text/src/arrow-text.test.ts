@@ -116,4 +116,32 @@ describe('stitchRows', () => {
     expect(out).toBe(`[1,é]\n[,${long}]\n[${long},]\n`);
     expect(stitchRows([], [], Buffer.from('\n'), 0).length).toBe(0);
   });
+
+  it('writes every byte in place whatever the cell, prefix and suffix lengths (words never leak)', () => {
+    // Deterministic, so a failure reproduces: cells of 0-70 bytes (both copy paths), prefixes of
+    // 0-9 bytes and suffixes of 0-3 (a cell's last word overruns only where 3 later bytes follow),
+    // over more rows than a tile.
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    for (let round = 0; round < 40; round++) {
+      const ncols = 1 + next(5);
+      const rows = 1 + next(1500);
+      const text = (n: number) => Array.from({ length: n }, () => String.fromCharCode(33 + next(90))).join('');
+      const prefixes = Array.from({ length: ncols }, () => Buffer.from(text(next(10))));
+      const suffix = Buffer.from(text(next(4)));
+      const cells = Array.from({ length: ncols }, () => Array.from({ length: rows }, () => text(next(5) === 0 ? next(71) : next(6))));
+      const columns = cells.map((column) => {
+        const col = new CellColumn(8, 1);
+        col.reset(rows);
+        for (const cell of column) col.pushString(cell);
+        return col;
+      });
+      let expected = '';
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < ncols; c++) expected += prefixes[c]!.toString() + cells[c]![r]!;
+        expected += suffix.toString();
+      }
+      expect(stitchRows(columns, prefixes, suffix, rows).toString('latin1')).toBe(expected);
+    }
+  });
 });

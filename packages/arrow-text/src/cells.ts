@@ -82,8 +82,8 @@ export class CellColumn {
 
 const encoder = new TextEncoder();
 
-/** Cells shorter than this are copied byte by byte; longer ones with a native copy. */
-const NATIVE_COPY_MIN = 24;
+/** Cells at least this long are copied with a native copy; shorter ones four bytes at a time. */
+const NATIVE_COPY_MIN = 64;
 /** Rows per stitching tile: a tile of output (~100 KB for typical rows) stays in the CPU cache. */
 const TILE_ROWS = 512;
 
@@ -95,6 +95,11 @@ const TILE_ROWS = 512;
  * Column-major within tiles of rows: first every row's length is summed (so each row's start is
  * known), then, tile by tile, each column scatters its cells to its rows. Each pass touches one column's buffers with a constant prefix,
  * which V8 compiles to much tighter code than a row loop that switches column on every cell.
+ *
+ * Bytes move four at a time (DataView words; twice the speed of byte stores on JSON Lines, whose
+ * keys are half its bytes). A cell's last word may run up to three bytes past the cell: those
+ * bytes belong to the same row's later prefixes, cells or suffix, which are written after it, so
+ * this is done only where at least three such bytes follow; elsewhere the tail goes byte by byte.
  */
 export function stitchRows(columns: readonly CellColumn[], prefixes: readonly Uint8Array[], suffix: Uint8Array, rows: number): Buffer {
   const ncols = columns.length;
@@ -122,31 +127,48 @@ export function stitchRows(columns: readonly CellColumn[], prefixes: readonly Ui
     cursor[r] = total;
     total += len;
   }
-  const ab = new ArrayBuffer(total);
+  // Three bytes of slack for the last row's last word.
+  const ab = new ArrayBuffer(total + 3);
   const out = new Uint8Array(ab);
+  const view = new DataView(ab);
   const starts = new Int32Array(ncols); // byte offset of the next cell of each column
   const sufLen = suffix.length;
+  const prefixWords = prefixes.map(littleEndianWords);
+  // Fixed bytes (prefixes and suffix) that follow column c in every row.
+  const fixedAfter = new Int32Array(ncols);
+  for (let c = ncols - 1, after = sufLen; c >= 0; c--) {
+    fixedAfter[c] = after;
+    after += prefixes[c]!.length;
+  }
   // Rows are processed in tiles so the output being scattered into stays in cache.
   for (let r0 = 0; r0 < rows; r0 += TILE_ROWS) {
     const r1 = Math.min(rows, r0 + TILE_ROWS);
     for (let c = 0; c < ncols; c++) {
       const { bytes: src, ends } = columns[c]!;
+      const srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      const srcLen = src.byteLength;
       const pre = prefixes[c]!;
       const preLen = pre.length;
-      const pre0 = preLen > 0 ? pre[0]! : 0;
+      const words = prefixWords[c]!;
+      const wordCount = words.length;
+      const mayOverrun = fixedAfter[c]! >= 3;
       let start = starts[c]!;
       for (let r = r0; r < r1; r++) {
         let p = cursor[r]!;
-        if (preLen === 1) out[p++] = pre0;
-        else for (let k = 0; k < preLen; k++) out[p++] = pre[k]!;
+        for (let k = 0; k < wordCount; k++, p += 4) view.setInt32(p, words[k]!, true);
+        for (let k = wordCount << 2; k < preLen; k++) out[p++] = pre[k]!;
         const end = ends[r]!;
-        if (end - start < NATIVE_COPY_MIN) {
-          for (let k = start; k < end; k++) out[p++] = src[k]!;
-        } else {
+        const n = end - start;
+        if (n >= NATIVE_COPY_MIN) {
           out.set(src.subarray(start, end), p);
-          p += end - start;
+        } else if (mayOverrun && end + 3 <= srcLen) {
+          for (let k = 0; k < n; k += 4) view.setInt32(p + k, srcView.getInt32(start + k, true), true);
+        } else {
+          let k = 0;
+          for (; k + 4 <= n; k += 4) view.setInt32(p + k, srcView.getInt32(start + k, true), true);
+          for (; k < n; k++) out[p + k] = src[start + k]!;
         }
-        cursor[r] = p;
+        cursor[r] = p + n;
         start = end;
       }
       starts[c] = start;
@@ -156,7 +178,15 @@ export function stitchRows(columns: readonly CellColumn[], prefixes: readonly Ui
       for (let k = 0; k < sufLen; k++) out[p++] = suffix[k]!;
     }
   }
-  return Buffer.from(ab);
+  return Buffer.from(ab, 0, total);
+}
+
+/** The whole 4-byte words of `bytes`, little-endian (the tail of 0-3 bytes is left out). */
+function littleEndianWords(bytes: Uint8Array): Int32Array {
+  const words = new Int32Array(bytes.length >> 2);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let k = 0; k < words.length; k++) words[k] = view.getInt32(4 * k, true);
+  return words;
 }
 
 /**
