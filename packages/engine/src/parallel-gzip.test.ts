@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,16 @@ describe('parallelGzip', () => {
     const duck = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd() });
     expect(JSON.parse(duck.stdout)).toEqual([String(lines), String((lines * (lines - 1)) / 2)]);
   }, 120_000);
+
+  it('reads back incompressible input, whose members outgrow one zlib output buffer', async () => {
+    // Random bytes: each 256 KiB member deflates to a little more than its input, four times
+    // zlib's output buffer here; the reused input blocks must not change under a running job.
+    const input = randomBytes(10 * 256 * 1024 + 5);
+    const { bytes, members } = await collect(parallelGzip(chunked(input), { blockBytes: 256 * 1024, workers: 2, level: 1 }));
+    expect(members).toBe(11);
+    expect(bytes.length).toBeGreaterThan(input.length);
+    expect(gunzipSync(bytes).equals(input)).toBe(true);
+  });
 
   it('keeps block order with many small blocks', async () => {
     // Every block distinct, sizes uneven: any reordering changes the output.

@@ -36,7 +36,11 @@ export const DEFAULT_GZIP_LEVEL = 5;
  * gzip job of a 1 MiB block takes ~10 ms at level 6 (less at 5), so other I/O waits at most that long.
  *
  * Memory: at most `2 * workers` blocks are in flight (being compressed or waiting to be emitted in
- * order), about 2 * workers * blockBytes * 1.3 bytes whatever the input size. The source is pulled
+ * order), about 2 * workers * blockBytes * 1.3 bytes whatever the input size. Input blocks are
+ * reused once compressed, and zlib's output buffers are a quarter block (text compresses 4-8x, so
+ * a member still takes one thread-pool round trip; incompressible input takes a few): fresh
+ * megabytes per block made V8 collect garbage for "external memory pressure" about every 50 ms,
+ * 40 % of a JSON Lines export's scavenges (docs/benchmarks.md). The source is pulled
  * only when a slot is free, so backpressure reaches it. Each block costs one 18-byte member header
  * and a fresh 32 KiB deflate window: at 1 MiB blocks the output is < 0.5 % larger than one stream.
  *
@@ -51,15 +55,18 @@ export async function* parallelGzip(source: AsyncIterable<Uint8Array>, options: 
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   if (!Number.isInteger(blockBytes) || blockBytes < 1) throw new RangeError(`blockBytes must be a positive integer, got ${blockBytes}`);
   const maxInFlight = 2 * workers;
-  // One output buffer large enough for a whole member: one thread-pool round trip per block.
-  const zlibOptions: ZlibOptions = { level, chunkSize: Math.max(64 * 1024, blockBytes + (blockBytes >> 6) + 1024) };
+  const zlibOptions: ZlibOptions = { level, chunkSize: Math.max(64 * 1024, blockBytes >> 2) };
 
   const inFlight: Promise<Buffer>[] = [];
-  let block = Buffer.allocUnsafe(blockBytes);
+  /** Full blocks whose compression has finished: zlib no longer reads them. */
+  const spare: Buffer[] = [];
+  const nextBlock = (): Buffer => spare.pop() ?? Buffer.allocUnsafe(blockBytes);
+  let block = nextBlock();
   let fill = 0;
   let blocks = 0;
   const submit = (bytes: Buffer): void => {
     const job = compressBlock(bytes, zlibOptions);
+    if (bytes.length === blockBytes) job.then(() => spare.push(bytes), () => undefined);
     // Rejections are observed when the job reaches the head of the queue; until then (or if the
     // consumer stops first) this keeps Node from reporting them as unhandled.
     job.catch(() => undefined);
@@ -78,7 +85,7 @@ export async function* parallelGzip(source: AsyncIterable<Uint8Array>, options: 
       offset += n;
       if (fill === blockBytes) {
         submit(block);
-        block = Buffer.allocUnsafe(blockBytes);
+        block = nextBlock();
         fill = 0;
         while (inFlight.length >= maxInFlight) yield await inFlight.shift()!;
       }
