@@ -178,6 +178,17 @@ describe('deliver', () => {
     expect(s.requests).toHaveLength(1);
   });
 
+  it('counts an answer whose body stalls as answered when the attempt times out, with the excerpt so far', async () => {
+    const s = await server((_req, res) => {
+      res.writeHead(200);
+      res.write('accepted, still writing');
+      // ...and never ends the body.
+    });
+    const result = await notifier().deliver(message(s.url()), { timeoutMs: 200 });
+    expect(result).toMatchObject({ ok: true, status: 200, responseBody: 'accepted, still writing' });
+    expect(result.durationMs).toBeGreaterThanOrEqual(150);
+  });
+
   it('uses the configured timeoutMs when the call gives none', async () => {
     const s = await server(() => {});
     const result = await notifier({ timeoutMs: 150 }).deliver(message(s.url()), {});
