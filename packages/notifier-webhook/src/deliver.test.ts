@@ -195,6 +195,18 @@ describe('deliver', () => {
     expect(result.error).toBe('timed out after 150 ms');
   });
 
+  it('sends nothing, not even a connection, when the caller has already aborted', async () => {
+    const s = await server((_req, res) => res.writeHead(204).end());
+    const ac = new AbortController();
+    ac.abort();
+    const n = notifier();
+    const result = await n.deliver(message(s.url()), { signal: ac.signal });
+    expect(result).toMatchObject({ ok: false, retryable: true, error: 'aborted' });
+    expect(s.requests).toHaveLength(0);
+    expect(s.connections).toBe(0);
+    expect(n.dialled).toEqual([]);
+  });
+
   it('reports a caller abort as retryable "aborted"', async () => {
     const s = await server(() => {});
     const ac = new AbortController();

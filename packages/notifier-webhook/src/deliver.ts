@@ -69,6 +69,8 @@ export function deliverOnce(
 
   return new Promise((resolve) => {
     const attempt = new Attempt(started, opts.timeoutMs ?? ctx.defaultTimeoutMs, opts.signal, resolve);
+    // Aborted before it started: nothing is sent.
+    if (attempt.settled) return;
     try {
       ctx.agent.dispatch(
         { origin: url.origin, path: `${url.pathname}${url.search}`, method: 'POST', headers: buildHeaders(message, ctx.userAgent), body: message.body },
@@ -85,7 +87,6 @@ export function deliverOnce(
 /** The handler of one attempt: collects the status and the body excerpt, and settles exactly once. */
 class Attempt implements Dispatcher.DispatchHandler {
   readonly #started: number;
-  readonly #timeoutMs: number;
   readonly #signal: AbortSignal | undefined;
   readonly #resolve: (result: DeliveryResult) => void;
   readonly #timer: NodeJS.Timeout;
@@ -100,7 +101,6 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   constructor(started: number, timeoutMs: number, signal: AbortSignal | undefined, resolve: (result: DeliveryResult) => void) {
     this.#started = started;
-    this.#timeoutMs = timeoutMs;
     this.#signal = signal;
     this.#resolve = resolve;
     // A plain timer, cleared when the attempt ends: AbortSignal.timeout costs a timer plus a
@@ -108,6 +108,10 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.#timer = setTimeout(() => this.#stop(`timed out after ${timeoutMs} ms`), timeoutMs);
     if (signal?.aborted) this.#stop('aborted');
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  get settled(): boolean {
+    return this.#settled;
   }
 
   /** Also how undici 7 tells a handler of its current API from a legacy one: keep it. */
