@@ -40,8 +40,8 @@ const decoder = new TextDecoder();
  * One POST attempt. Never throws: every outcome is a DeliveryResult the outbox can record.
  *
  * Sent with undici's `dispatch` and a handler of our own rather than `request`: no response
- * stream, promise chain or AbortSignal per attempt, which took 30-55 % more client CPU per POST
- * (docs/benchmarks.md, "Webhook delivery"). The rules are `request`'s: the whole attempt is timed,
+ * stream, promise chain or AbortSignal per attempt, which cost 1.5-2.6 times the client CPU per
+ * POST (docs/benchmarks.md, "Webhook delivery"). The rules are `request`'s: the whole attempt is timed,
  * at most 4 KiB of the response are kept and the connection is dropped after that, and once the
  * status line is in, a body cut short (reset, timeout, abort) only shortens the excerpt.
  */
