@@ -53,6 +53,7 @@ export async function benchDeliveries(count = 20_000, asked?: number): Promise<s
   const concurrency = asked ?? DEFAULT_DELIVERY_WORKER_OPTIONS.concurrency;
   const receiver = await startReceiver();
   const rows: Row[] = [];
+  let dispatchRate = 0;
   try {
     // The ceiling: plain POSTs, same body, same concurrency, nothing signed or recorded.
     const agent = new Agent({ connections: concurrency });
@@ -81,6 +82,7 @@ export async function benchDeliveries(count = 20_000, asked?: number): Promise<s
       );
     });
     await dispatchAgent.close();
+    dispatchRate = count / dispatched.seconds;
     rows.push({ name: 'bare undici dispatch loop (the API Ferry sends with; not the limit)', seconds: dispatched.seconds, units: count, unit: 'requests', peakRssMb: dispatched.peakRssMb });
 
     const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
@@ -133,12 +135,8 @@ export async function benchDeliveries(count = 20_000, asked?: number): Promise<s
     receiver.stop();
   }
   const ferry = rows.at(-1)!;
-  const againstDispatch = (ferry.units / ferry.seconds / (count / dispatchedSeconds(rows))).toFixed(2);
+  const againstDispatch = (ferry.units / ferry.seconds / dispatchRate).toFixed(2);
   return `${table(`Webhook deliveries, ${count.toLocaleString('en-US')} to one receiver on 127.0.0.1`, rows, 'rate')}\n\nFerry's rate over the bare dispatch loop's: ${againstDispatch}`;
-}
-
-function dispatchedSeconds(rows: readonly Row[]): number {
-  return rows.find((r) => r.name.startsWith('bare undici dispatch loop'))!.seconds;
 }
 
 /** One POST of BODY through `dispatch`, resolved when the response has been read to its end. */
