@@ -68,10 +68,30 @@ function rejection(fn: () => unknown): string {
 
 /** Where the local store keeps a file of this data dir. */
 async function storedFile(dir: string, name: string): Promise<string> {
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && entry.name === name) return join(entry.parentPath, entry.name);
+  const found = await findFile(dir, name);
+  if (found === null) throw new Error(`${name} is not stored under ${dir}`);
+  return found;
+}
+
+/**
+ * Walked folder by folder rather than with a recursive readdir, which fails as a whole when a
+ * folder vanishes under it: exports still running create and remove scratch folders (DuckDB's
+ * pushdown pipes) in the same data dir. A folder that is gone is skipped.
+ */
+async function findFile(dir: string, name: string): Promise<string | null> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name === name) return path;
+    if (entry.isDirectory()) {
+      const found = await findFile(path, name);
+      if (found !== null) return found;
+    }
   }
-  throw new Error(`${name} is not stored under ${dir}`);
+  return null;
 }
 
 beforeAll(async () => {
