@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalStoreOptionsSchema } from '@ferry/store-local';
 import { waitFor } from '@ferry/testing';
 import {
   createFerryClient,
@@ -66,32 +67,17 @@ function rejection(fn: () => unknown): string {
   throw new Error('expected the webhook to be rejected');
 }
 
-/** Where the local store keeps a file of this data dir. */
-async function storedFile(dir: string, name: string): Promise<string> {
-  const found = await findFile(dir, name);
-  if (found === null) throw new Error(`${name} is not stored under ${dir}`);
-  return found;
-}
-
 /**
- * Walked folder by folder rather than with a recursive readdir, which fails as a whole when a
- * folder vanishes under it: exports still running create and remove scratch folders (DuckDB's
- * pushdown pipes) in the same data dir. A folder that is gone is skipped.
+ * Where the local store keeps a file of this data dir. Only the store's own folder is searched:
+ * exports still running create and remove DuckDB's scratch folders elsewhere in the data dir, and
+ * a recursive readdir fails as a whole when a folder vanishes under it.
  */
-async function findFile(dir: string, name: string): Promise<string | null> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw err;
-  });
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isFile() && entry.name === name) return path;
-    if (entry.isDirectory()) {
-      const found = await findFile(path, name);
-      if (found !== null) return found;
-    }
+async function storedFile(dataDir: string, name: string): Promise<string> {
+  const root = join(dataDir, LocalStoreOptionsSchema.parse({}).root);
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && entry.name === name) return join(entry.parentPath, entry.name);
   }
-  return null;
+  throw new Error(`${name} is not stored under ${root}`);
 }
 
 beforeAll(async () => {
