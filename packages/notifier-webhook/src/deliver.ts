@@ -141,22 +141,27 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
-    if (this.#settled) return;
-    // The status line already told us the outcome: a body cut short only shortens the excerpt.
-    if (this.#status !== null) this.#answered();
-    else this.#finish(failure(err, this.#elapsed()));
+    this.#end(() => failure(err, this.#elapsed()));
   }
 
   readonly #onAbort = (): void => this.#stop('aborted');
 
-  /** Time or the caller ends the attempt: what has been answered stands, else it failed for `error`. */
+  /** Time or the caller ends the attempt, and undici is told to drop it. */
   #stop(error: string): void {
     if (this.#settled) return;
+    this.#end(() => ({ ok: false, retryable: true, durationMs: this.#elapsed(), error }));
     const reason = new Error(error);
-    if (this.#status !== null) this.#answered();
-    else this.#finish({ ok: false, retryable: true, durationMs: this.#elapsed(), error });
     if (this.#controller) this.#controller.abort(reason);
     else this.#pendingAbort = reason;
+  }
+
+  /**
+   * The attempt ends early. Once the status line is in it told us the outcome, and a body cut
+   * short only shortens the excerpt; before that, the attempt failed as `unanswered` says.
+   */
+  #end(unanswered: () => DeliveryResult): void {
+    if (this.#status !== null) this.#answered();
+    else this.#finish(unanswered());
   }
 
   #answered(): void {
