@@ -3,7 +3,7 @@
  * store on the given file, waits for "go", then claims and completes exports until none is due,
  * and reports every id it claimed.
  */
-import type { ExportResult } from '@ferry/core';
+import { FerryError, type ExportResult } from '@ferry/core';
 import { SqliteJobStore } from '../sqlite-job-store.js';
 
 const [file, owner] = process.argv.slice(2) as [string, string];
@@ -15,22 +15,37 @@ function result(): ExportResult {
   return { files: [], manifest: null, numberRows: 0, bytes: 0, timeTakenMs: 0, finishedAt, expiresAt: new Date(finishedAt.getTime() + 60_000), pushdown: false };
 }
 
+/**
+ * As the engine's workers do: a store busy past its timeout (eight processes on one file, on a
+ * slow machine) is TRANSIENT, and the call is simply made again.
+ */
+async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof FerryError && error.retryable) || attempt === 10) throw error;
+    }
+  }
+}
+
 async function work(): Promise<string[]> {
   const claimed: string[] = [];
   for (let round = 0; ; round++) {
     // Alternate the two ways the engine claims: a call of its own, and inside a transaction.
-    const jobs =
+    const jobs = await retrying(() =>
       round % 2 === 0
-        ? await store.exports.claim(owner, claim)
-        : await store.transaction(async (tx) => {
+        ? store.exports.claim(owner, claim)
+        : store.transaction(async (tx) => {
             const taken = await tx.exports.claim(owner, claim);
             for (const job of taken) await tx.exports.heartbeat(job.id, owner, claim.leaseMs, { rows: 1, bytes: 1 });
             return taken;
-          });
+          }),
+    );
     if (jobs.length === 0) return claimed;
     for (const job of jobs) {
       claimed.push(job.id);
-      if (!(await store.exports.complete(job.id, owner, result()))) throw new Error(`${owner} lost the lease on ${job.id}`);
+      if (!(await retrying(() => store.exports.complete(job.id, owner, result())))) throw new Error(`${owner} lost the lease on ${job.id}`);
     }
   }
 }
