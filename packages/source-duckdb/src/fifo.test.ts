@@ -3,11 +3,13 @@ import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeFifo, READ_AHEAD_BYTES, type Fifo } from './fifo.js';
+import { FifoPool, READ_AHEAD_BYTES, type Fifo } from './fifo.js';
 
 let dir: string;
+let pool: FifoPool;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ferry-fifo-'));
+  pool = new FifoPool(dir);
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -30,7 +32,7 @@ async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
 }
 
 async function fifo(): Promise<Fifo> {
-  const made = await makeFifo(dir);
+  const made = await pool.take();
   if (!made) throw new Error('mkfifo is part of coreutils on every machine this suite runs on');
   return made;
 }
@@ -107,5 +109,59 @@ describe('a COPY read through a named pipe', () => {
     await expect(write(pipe.path, [Buffer.from('late')])).rejects.toThrow(/ENOENT/);
     expect(await readdir(dir)).toEqual([]);
     await reader.return(undefined);
+  });
+});
+
+describe('pipes reused from one COPY to the next', () => {
+  it('hands a pipe read to its end to the next COPY, which reads its own bytes and no others', async () => {
+    const first = await fifo();
+    expect((await collect(first.read(write(first.path, [Buffer.from('first export')])))).toString()).toBe('first export');
+    first.close();
+    const second = await fifo();
+    expect(second.path).toBe(first.path);
+    expect(await readdir(dir)).toHaveLength(1);
+    // A reused pipe waits for its new writer as a new one does, rather than reading end-of-file first.
+    const late = new Promise((resolve) => setTimeout(resolve, 50)).then(() => write(second.path, [Buffer.from('second'), Buffer.from(' export')]));
+    expect((await collect(second.read(late))).toString()).toBe('second export');
+  });
+
+  it('never hands out again a pipe whose writer failed or whose reader left early', async () => {
+    const failed = await fifo();
+    const broken = write(failed.path, [Buffer.from('half')]).then(() => {
+      throw new Error('COPY failed');
+    });
+    await expect(collect(failed.read(broken))).rejects.toThrow('COPY failed');
+    failed.close();
+
+    const left = await fifo();
+    const written = write(left.path, [Buffer.alloc(4 * READ_AHEAD_BYTES)]);
+    written.catch(() => undefined);
+    for await (const chunk of left.read(written)) {
+      expect(chunk.length).toBeGreaterThan(0);
+      break;
+    }
+    left.close();
+    await expect(written).rejects.toThrow(/EPIPE/);
+
+    expect(await readdir(dir)).toEqual([]);
+    const next = await fifo();
+    expect([failed.path, left.path]).not.toContain(next.path);
+  });
+
+  it('gives the first COPY the pipe made ahead of it', async () => {
+    await pool.prepare();
+    const [made] = await readdir(dir);
+    const pipe = await fifo();
+    expect(pipe.path).toBe(join(dir, made!, 'export'));
+    expect((await collect(pipe.read(write(pipe.path, [Buffer.from('ready')])))).toString()).toBe('ready');
+    expect(await readdir(dir)).toEqual([made]);
+  });
+
+  it('keeps no pipe once the pool is closed', async () => {
+    const pipe = await fifo();
+    await collect(pipe.read(write(pipe.path, [Buffer.from('done')])));
+    pool.close();
+    pipe.close();
+    expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -103,7 +103,7 @@ describe('what DuckDB writes itself', () => {
     }
   });
 
-  it('streams a file DuckDB is still writing: a 3M-row export arrives whole, in order of the file, and its pipe is gone after', async () => {
+  it('streams a file DuckDB is still writing: a 3M-row export arrives whole, in order of the file, and the next export reuses its pipe', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-follow-'));
     const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ threads: 2, pushdown: true }), { dataDir });
     try {
@@ -122,9 +122,37 @@ describe('what DuckDB writes itself', () => {
       conn.closeSync();
       check.closeSync();
       expect([Number(count), String(sumX), String(sumY)]).toEqual([3_000_000, '4499998500000', '8999997000000']);
-      expect((await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'))).toEqual([]);
+      const pipes = (await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'));
+      expect(pipes).toHaveLength(1);
+      // The next export gets that pipe, and only its own bytes through it.
+      const next = await exportAll(source, 'SELECT range AS x, -range AS y FROM range(10)', 'csv', columns);
+      expect(next.rows).toBe(10);
+      const lines = next.bytes.toString('utf8').split('\n');
+      expect([lines[0], ...lines.slice(1).sort()]).toEqual(['x,y', ...['', ...Array.from({ length: 10 }, (_, i) => `${i},${-i}`)].sort()]);
+      expect((await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'))).toEqual(pipes);
+      const scratch = source.scratchDir;
+      await source.close();
+      await expect(readdir(scratch)).rejects.toThrow(/ENOENT/);
     } finally {
       await source.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('makes a pipe while it starts only when it may write files itself', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-duckdb-ready-'));
+    const pipes = async (pushdown: boolean) => {
+      const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ pushdown }), { dataDir });
+      try {
+        return (await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-')).length;
+      } finally {
+        await source.close();
+      }
+    };
+    try {
+      expect(await pipes(true)).toBe(1);
+      expect(await pipes(false)).toBe(0);
+    } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
   });

@@ -3,7 +3,7 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBDataChunk } from '@duckdb/
 import { FerryError, type NativeExport, type NativeFormat, type PluginContext, type QuerySource, type ResolvedQuery, type RowStream } from '@ferry/core';
 import { compileQuery } from '@ferry/query-sql';
 import { planResult, toRecordBatches } from './batches.js';
-import { makeFifo } from './fifo.js';
+import { FifoPool, type Fifo } from './fifo.js';
 import { NATIVE_FORMATS, planCopy } from './native.js';
 import type { DuckDBSourceOptions } from './options.js';
 import { OwnedScratch, pushdownFormats } from '@ferry/core';
@@ -33,14 +33,16 @@ export class DuckDBSource implements QuerySource {
    */
   readonly #connections = new Map<DuckDBConnection, () => Promise<void>>();
   readonly #scratch: OwnedScratch;
+  readonly #fifos: FifoPool;
   #closed = false;
 
   /** The formats DuckDB may write itself. */
   readonly #pushdown: ReadonlySet<string>;
 
-  private constructor(instance: DuckDBInstance, scratch: OwnedScratch, defaultBatchRows: number, pushdown: ReadonlySet<string>) {
+  private constructor(instance: DuckDBInstance, scratch: OwnedScratch, fifos: FifoPool, defaultBatchRows: number, pushdown: ReadonlySet<string>) {
     this.#instance = instance;
     this.#scratch = scratch;
+    this.#fifos = fifos;
     this.#defaultBatchRows = defaultBatchRows;
     this.#pushdown = pushdown;
   }
@@ -72,7 +74,10 @@ export class DuckDBSource implements QuerySource {
     if (options.readOnly) config['access_mode'] = 'READ_ONLY';
     try {
       const pushdown = pushdownFormats(options.pushdown, NATIVE_FORMATS);
-      return new DuckDBSource(await DuckDBInstance.create(path, config), scratch, options.batchRows, pushdown);
+      // The first pushdown's pipe is made while DuckDB starts, not while its export waits.
+      const fifos = new FifoPool(scratch.path);
+      const [instance] = await Promise.all([DuckDBInstance.create(path, config), pushdown.size > 0 ? fifos.prepare() : undefined]);
+      return new DuckDBSource(instance, scratch, fifos, options.batchRows, pushdown);
     } catch (err) {
       await scratch.close();
       throw new FerryError('INVALID_CONFIG', `cannot open DuckDB database: ${err instanceof Error ? err.message : String(err)}`, {
@@ -142,10 +147,10 @@ export class DuckDBSource implements QuerySource {
     if (signal.aborted) throw aborted(signal);
     if (!this.#pushdown.has(format)) return null;
     const connection = await this.#instance.connect();
-    let cutPipe = (): void => undefined;
+    let pipe: Fifo | null = null;
     let copy: Promise<unknown> | undefined;
     const stop = (): void => {
-      cutPipe();
+      pipe?.cut();
       connection.interrupt();
     };
     // Stop the COPY (if one runs) and wait for it to let go: on close, and when the body ends early.
@@ -157,19 +162,19 @@ export class DuckDBSource implements QuerySource {
     signal.addEventListener('abort', stop, { once: true });
     const release = async (): Promise<void> => {
       signal.removeEventListener('abort', stop);
-      cutPipe();
+      pipe?.close();
       if (!this.#connections.delete(connection)) return;
       await endQuery(connection);
       connection.closeSync();
     };
     try {
       const plan = await planCopy(connection, query, format);
-      const fifo = plan ? await makeFifo(this.#scratch.path) : null;
+      const fifo = plan ? await this.#fifos.take() : null;
       if (!plan || !fifo) {
         await release();
         return null;
       }
-      cutPipe = () => fifo.cut();
+      pipe = fifo;
       let settle!: { resolve: (n: number) => void; reject: (err: unknown) => void };
       const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
       rows.catch(() => undefined); // a caller that only reads `body` must not see an unhandled rejection
@@ -229,6 +234,7 @@ export class DuckDBSource implements QuerySource {
     for (const connection of this.#connections.keys()) connection.closeSync();
     this.#connections.clear();
     this.#instance.closeSync();
+    this.#fifos.close();
     await this.#scratch.close();
   }
 }
