@@ -3,7 +3,7 @@ import { execFileSync, execSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** What run-export.ts prints for one export. */
-export type FerryRun = { seconds: number; rows: number; bytes: number; peakRssMb: number; encodedBy: string };
+export type FerryRun = { seconds: number; warmSeconds?: number; rows: number; bytes: number; peakRssMb: number; encodedBy: string };
 
 /** Whether this benchmark runs compiled (tools/bench/dist) or from its TypeScript sources. */
 const compiled = import.meta.url.endsWith('.js');
