@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FifoPool, READ_AHEAD_BYTES, type Fifo } from './fifo.js';
 
@@ -155,6 +155,17 @@ describe('pipes reused from one COPY to the next', () => {
     expect(pipe.path).toBe(join(dir, made!, 'export'));
     expect((await collect(pipe.read(write(pipe.path, [Buffer.from('ready')])))).toString()).toBe('ready');
     expect(await readdir(dir)).toEqual([made]);
+  });
+
+  it('replaces a kept pipe that vanished, and removes its folder', async () => {
+    const kept = await fifo();
+    await collect(kept.read(write(kept.path, [Buffer.from('first')])));
+    kept.close();
+    await rm(kept.path);
+    const fresh = await fifo();
+    expect(fresh.path).not.toBe(kept.path);
+    expect(await readdir(dir)).toEqual([basename(dirname(fresh.path))]);
+    expect((await collect(fresh.read(write(fresh.path, [Buffer.from('second')])))).toString()).toBe('second');
   });
 
   it('keeps no pipe once the pool is closed', async () => {

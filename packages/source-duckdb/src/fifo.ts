@@ -73,6 +73,7 @@ export class FifoPool {
     for (let path = this.#idle.pop(); path !== undefined; path = this.#idle.pop()) {
       const fd = openReadEnd(path);
       if (fd !== null) return this.#fifo(path, fd);
+      rmSync(dirname(path), { recursive: true, force: true });
     }
     const path = await this.#make();
     if (path === null) return null;
