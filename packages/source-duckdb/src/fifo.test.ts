@@ -37,6 +37,20 @@ async function fifo(): Promise<Fifo> {
   return made;
 }
 
+/**
+ * A writer with far more than the pipe holds, and a reader that takes one chunk and leaves; the
+ * writer's outcome for the caller to check (wrapped: an async function would wait for it).
+ */
+async function leaveEarly(pipe: Fifo): Promise<{ written: Promise<void> }> {
+  const written = write(pipe.path, [Buffer.alloc(4 * READ_AHEAD_BYTES)]);
+  written.catch(() => undefined);
+  for await (const chunk of pipe.read(written)) {
+    expect(chunk.length).toBeGreaterThan(0);
+    break;
+  }
+  return { written };
+}
+
 describe('a COPY read through a named pipe', () => {
   it('yields every byte the writer wrote, in order, many times what the pipe holds at once', async () => {
     const pipe = await fifo();
@@ -88,12 +102,7 @@ describe('a COPY read through a named pipe', () => {
 
   it('fails a writer blocked on a full pipe once the reader leaves early', async () => {
     const pipe = await fifo();
-    const written = write(pipe.path, [Buffer.alloc(4 * READ_AHEAD_BYTES)]);
-    written.catch(() => undefined);
-    for await (const chunk of pipe.read(written)) {
-      expect(chunk.length).toBeGreaterThan(0);
-      break;
-    }
+    const { written } = await leaveEarly(pipe);
     await expect(written).rejects.toThrow(/EPIPE/);
   });
 
@@ -134,12 +143,7 @@ describe('pipes reused from one COPY to the next', () => {
     failed.close();
 
     const left = await fifo();
-    const written = write(left.path, [Buffer.alloc(4 * READ_AHEAD_BYTES)]);
-    written.catch(() => undefined);
-    for await (const chunk of left.read(written)) {
-      expect(chunk.length).toBeGreaterThan(0);
-      break;
-    }
+    const { written } = await leaveEarly(left);
     left.close();
     await expect(written).rejects.toThrow(/EPIPE/);
 

@@ -81,6 +81,9 @@ describe('what DuckDB writes itself', () => {
     return { bytes: Buffer.concat(parts), rows: await native!.rows };
   };
 
+  /** The pipe folders in a source's scratch directory. */
+  const pipesIn = async (source: DuckDBSource) => (await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'));
+
   it("puts timestamps and non-finite doubles in Ferry's layout: T-separated, Z for UTC, NaN and Infinity words (JSON strings)", async () => {
     const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ pushdown: true }), { dataDir: tmpdir() });
     try {
@@ -122,14 +125,14 @@ describe('what DuckDB writes itself', () => {
       conn.closeSync();
       check.closeSync();
       expect([Number(count), String(sumX), String(sumY)]).toEqual([3_000_000, '4499998500000', '8999997000000']);
-      const pipes = (await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'));
+      const pipes = await pipesIn(source);
       expect(pipes).toHaveLength(1);
       // The next export gets that pipe, and only its own bytes through it.
       const next = await exportAll(source, 'SELECT range AS x, -range AS y FROM range(10)', 'csv', columns);
       expect(next.rows).toBe(10);
       const lines = next.bytes.toString('utf8').split('\n');
       expect([lines[0], ...lines.slice(1).sort()]).toEqual(['x,y', ...['', ...Array.from({ length: 10 }, (_, i) => `${i},${-i}`)].sort()]);
-      expect((await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'))).toEqual(pipes);
+      expect(await pipesIn(source)).toEqual(pipes);
       const scratch = source.scratchDir;
       await source.close();
       await expect(readdir(scratch)).rejects.toThrow(/ENOENT/);
@@ -144,7 +147,7 @@ describe('what DuckDB writes itself', () => {
     const pipes = async (pushdown: boolean) => {
       const source = await DuckDBSource.create(DuckDBSourceOptions.parse({ pushdown }), { dataDir });
       try {
-        return (await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-')).length;
+        return (await pipesIn(source)).length;
       } finally {
         await source.close();
       }
@@ -178,7 +181,6 @@ describe('what DuckDB writes itself', () => {
     });
     return source.exportNative(resolveQuery(createCatalog([dataset]), { scopes: [{ column: 'x' }], orderBy: null }), 'csv', { signal });
   };
-  const pipesLeft = async (source: DuckDBSource) => (await readdir(source.scratchDir)).filter((name) => name.startsWith('copy-'));
 
   it('stops the COPY and removes its pipe when the reader leaves early', async () => {
     await withSource({}, async (source) => {
@@ -190,7 +192,7 @@ describe('what DuckDB writes itself', () => {
       }
       await expect(native!.rows).rejects.toThrow(/not read to the end/);
       expect(source.activeStreams).toBe(0);
-      expect(await pipesLeft(source)).toEqual([]);
+      expect(await pipesIn(source)).toEqual([]);
     });
   });
 
@@ -214,7 +216,7 @@ describe('what DuckDB writes itself', () => {
         await expect(native.body.next()).rejects.toThrow('shutting down');
         await expect(native.rows).rejects.toThrow('shutting down');
         expect(source.activeStreams).toBe(0);
-        expect(await pipesLeft(source)).toEqual([]);
+        expect(await pipesIn(source)).toEqual([]);
       });
     });
 

@@ -4,6 +4,7 @@
  * a row limit; 5th: how many times to run the COPY, one after another (default 1).
  */
 import { DuckDBInstance } from '@duckdb/node-api';
+import { firstAndWarm } from './report.js';
 
 const [parquet, out, options, limit, repeat] = [process.argv[2]!, process.argv[3]!, process.argv[4]!, process.argv[5], Number(process.argv[6] ?? 1)];
 const db = await DuckDBInstance.create(':memory:');
@@ -14,6 +15,5 @@ for (let i = 0; i < repeat; i++) {
   await conn.run(`COPY (SELECT * FROM read_parquet('${parquet}')${limit ? ` LIMIT ${Number(limit)}` : ''}) TO '${out}' (${options})`);
   times.push((performance.now() - t0) / 1000);
 }
-const later = times.slice(1).sort((x, y) => x - y);
-process.stdout.write(`${JSON.stringify({ seconds: times[0], ...(later.length > 0 ? { warmSeconds: later[later.length >> 1] } : {}) })}\n`);
+process.stdout.write(`${JSON.stringify(firstAndWarm(times))}\n`);
 conn.closeSync();

@@ -48,3 +48,15 @@ export async function measure<T>(fn: () => Promise<T>): Promise<{ seconds: numbe
     clearInterval(timer);
   }
 }
+
+/** The median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** The first of runs timed one after another, and the median of the rest when there are more: what a process pays once, and its steady state. */
+export function firstAndWarm(seconds: readonly number[]): { seconds: number; warmSeconds?: number } {
+  return seconds.length > 1 ? { seconds: seconds[0]!, warmSeconds: median(seconds.slice(1)) } : { seconds: seconds[0]! };
+}

@@ -21,6 +21,7 @@ import { parquetFormat } from '@ferry/format-parquet';
 import { arrowFormat } from '@ferry/format-arrow';
 import { rentalsDataset } from '@ferry/sample-rentals';
 import { BENCH_COLUMNS, PG, PG_TABLE } from './dataset.js';
+import { firstAndWarm } from './report.js';
 
 const spec = JSON.parse(process.argv[2]!) as {
   source: 'duckdb' | 'postgres';
@@ -109,13 +110,12 @@ const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss()
 const runs: Array<{ seconds: number; ids: string[] }> = [];
 for (let i = 0; i < (spec.repeat ?? 1); i++) runs.push(await runTogether());
 clearInterval(timer);
-const { seconds, ids } = runs[0]!;
-const later = runs.slice(1).map((r) => r.seconds).sort((x, y) => x - y);
+const { ids } = runs[0]!;
 const done = await Promise.all(runs.flatMap((r) => r.ids).map((id) => jobs.exports.get(id)));
 const failed = done.find((j) => j?.state !== 'completed');
 if (failed !== undefined) throw new Error(`export ${failed?.state}: ${failed?.error}`);
 const job = (await jobs.exports.get(ids[0]!))!;
-process.stdout.write(`${JSON.stringify({ seconds, ...(later.length > 0 ? { warmSeconds: later[later.length >> 1] } : {}), rows: job.result!.numberRows, bytes: job.result!.bytes, peakRssMb: peak / 1048576, encodedBy: job.result!.pushdown ? 'source' : 'ferry' })}\n`);
+process.stdout.write(`${JSON.stringify({ ...firstAndWarm(runs.map((r) => r.seconds)), rows: job.result!.numberRows, bytes: job.result!.bytes, peakRssMb: peak / 1048576, encodedBy: job.result!.pushdown ? 'source' : 'ferry' })}\n`);
 await source.close();
 await jobs.close();
 await rm(dir, { recursive: true, force: true });

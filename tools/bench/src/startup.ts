@@ -13,6 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './report.js';
 
 const MAIN = fileURLToPath(new URL('../../../apps/cli/src/main.ts', import.meta.url));
 // Always the TypeScript sources, from src/ or dist/ alike: this benchmark measures `npm start`, which runs through tsx.
@@ -67,12 +68,6 @@ async function startEmpty(file: string): Promise<Start> {
   await new Promise<void>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`empty script exited with ${code}`)))));
   return { seconds: (performance.now() - started) / 1000, rssMb: NaN, peakRssMb: NaN };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 export async function benchStartup(runs = 5): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-startup-'));
