@@ -65,11 +65,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** `count` deliveries queued, each to an endpoint of its own (so the per-endpoint cap never limits them). */
-async function queue(count: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const endpointId = randomId('ep');
+/**
+ * `count` deliveries queued, to `endpoints` endpoints in turn: by default each to an endpoint of its
+ * own (so the per-endpoint cap never limits them).
+ */
+async function queue(count: number, endpoints = count): Promise<string[]> {
+  const endpointIds = Array.from({ length: endpoints }, () => randomId('ep'));
+  for (const [i, endpointId] of endpointIds.entries()) {
     await store.endpoints.insert({
       id: endpointId,
       accountId: account.id,
@@ -82,7 +84,10 @@ async function queue(count: number): Promise<string[]> {
       scheduleMs: null,
       createdAt: new Date(),
     });
-    const delivery = sampleDelivery(account.id, endpointId, { headers: {} });
+  }
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const delivery = sampleDelivery(account.id, endpointIds[i % endpoints]!, { headers: {} });
     await store.transaction((tx) => tx.deliveries.insert([delivery]));
     ids.push(delivery.messageId);
   }
@@ -90,16 +95,19 @@ async function queue(count: number): Promise<string[]> {
 }
 
 /**
- * The store, with `deliveries.claim` and `deliveries.settle` passing through `around` first. A
- * batch of successes to healthy endpoints (all these tests send) is recorded by `settle` alone.
+ * The store, with `deliveries.claim` and `deliveries.settle` passing through `around` first (and a
+ * claim's answer through `claimed` on its way back). A batch of successes to healthy endpoints (all
+ * these tests send) is recorded by `settle` alone.
  */
-function intercepted(around: { claim?: () => Promise<void>; settle?: () => Promise<void> }): JobStore {
+function intercepted(around: { claim?: () => Promise<void>; claimed?: () => Promise<void>; settle?: () => Promise<void> }): JobStore {
   // The store's parts are frozen objects of bound functions: a copy with two functions replaced.
   const deliveries: JobStore['deliveries'] = {
     ...store.deliveries,
     claim: async (...args) => {
       await around.claim?.();
-      return store.deliveries.claim(...args);
+      const due = await store.deliveries.claim(...args);
+      await around.claimed?.();
+      return due;
     },
     settle: async (...args) => {
       await around.settle?.();
@@ -142,6 +150,26 @@ describe('the delivery pump', () => {
     open();
     await until('every delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 6);
     expect([...hits].sort()).toEqual([...sent].sort());
+  });
+
+  it('sends a delivery queued while a claim that found nothing was returning at once, not at the next poll', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let claims = 0;
+    const jobs = intercepted({
+      // The first claim has read the (empty) outbox and is held on its way back.
+      claimed: async () => {
+        if (claims++ === 0) await gate;
+      },
+    });
+    worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { pollMs: 60_000 });
+    worker.start();
+    await until('the first claim', () => claims === 1);
+    // Queued meanwhile: the store's commit pokes the worker while its claim is still out.
+    const [sent] = await queue(1);
+    open();
+    await until('the delivery to arrive well before the next poll', () => hits.length === 1, 5_000);
+    expect(hits).toEqual([sent]);
   });
 
   it('stops claiming once attempts pile up unrecorded, and sends the rest once recording resumes', async () => {

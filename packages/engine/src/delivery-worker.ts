@@ -62,6 +62,8 @@ export class DeliveryWorker {
   #unsubscribe: (() => void) | undefined;
   /** The last claim found nothing it could take: wait for a poke (new work, a freed slot) or the poll. */
   #drained = false;
+  /** Counts pokes: one that lands while a claim runs means the claim's empty answer may be stale. */
+  #pokes = 0;
 
   constructor(
     private readonly deps: {
@@ -94,6 +96,7 @@ export class DeliveryWorker {
 
   /** Look for due deliveries now rather than at the next poll. */
   poke(): void {
+    this.#pokes++;
     this.#drained = false;
     this.#alarm.wake();
   }
@@ -175,9 +178,12 @@ export class DeliveryWorker {
       let due: ClaimedDelivery[] = [];
       if (free >= batch || (free > 0 && (inFlight.size === 0 || gathered))) {
         try {
+          const pokes = this.#pokes;
           due = await this.#claim(free);
           lastClaimAt = performance.now();
-          this.#drained = due.length === 0;
+          // A poke during the claim (work queued, a slot freed, a record committed) may postdate
+          // what the claim read: without it, the worker would sleep until the poll with work due.
+          this.#drained = due.length === 0 && this.#pokes === pokes;
         } catch (err) {
           // A store outage must not kill the worker.
           this.deps.logger.error({ err: String(err) }, 'delivery worker could not claim deliveries');
