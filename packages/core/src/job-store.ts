@@ -362,8 +362,15 @@ export interface SettledDelivery {
 export interface DeliveryClaim {
   limit: number;
   leaseMs: number;
-  /** No endpoint gets more than this many deliveries leased at once (across all workers). */
+  /** No endpoint gets more than this many deliveries in flight at once (across all workers): leased and not `settling`. */
   maxInFlightPerEndpoint: number;
+  /**
+   * Deliveries this owner leased whose attempts have ended but whose settlement is not committed
+   * yet. They keep their leases (nobody else may take them) but no longer occupy a receiver, so
+   * they do not count against the cap: an endpoint's next deliveries need not wait for the
+   * previous batch's commit. Ids this owner does not hold count as usual.
+   */
+  settling?: readonly string[];
 }
 
 export interface DeliveryQuery {
@@ -381,7 +388,8 @@ export interface DeliveriesPart {
   insert(deliveries: readonly NewDelivery[]): Promise<void>;
   /**
    * Lease up to `limit` due pending deliveries (next attempt due, lease free or run out), earliest
-   * due first, no endpoint beyond `maxInFlightPerEndpoint` live leases. Each comes with its endpoint.
+   * due first, no endpoint beyond `maxInFlightPerEndpoint` live leases (the owner's `settling` ones
+   * aside). Each comes with its endpoint.
    */
   claim(owner: string, claim: DeliveryClaim): Promise<ClaimedDelivery[]>;
   /**

@@ -27,6 +27,9 @@ let server: Server;
 let base: string;
 /** The webhook-id of every request that reached the receiver, in arrival order. */
 let hits: string[];
+/** Requests the receiver holds at once: now, and the most so far. */
+let active: number;
+let mostActive: number;
 let worker: DeliveryWorker | undefined;
 /** How long the receiver holds each request before it answers. */
 let holdMs: number;
@@ -40,10 +43,14 @@ beforeEach(async () => {
   account = await store.accounts.create({ name: 'pump', createdAt: new Date() });
   notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'], timeoutMs: 5_000 });
   hits = [];
+  active = 0;
+  mostActive = 0;
   holdMs = 0;
   heldPath = undefined;
   const released = new Promise<void>((r) => (release = r));
   server = createServer((req, res) => {
+    mostActive = Math.max(mostActive, ++active);
+    res.on('finish', () => active--);
     req.resume();
     req.on('end', () => {
       hits.push(String(req.headers['webhook-id']));
@@ -150,6 +157,33 @@ describe('the delivery pump', () => {
     open();
     await until('every delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 6);
     expect([...hits].sort()).toEqual([...sent].sort());
+  });
+
+  it("sends an endpoint's next deliveries while its previous ones are still being recorded, never more at once than its cap", async () => {
+    const sent = await queue(6, 1);
+    // Held a little, so that requests sent together are at the receiver together.
+    holdMs = 20;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let recordings = 0;
+    const jobs = intercepted({
+      settle: async () => {
+        if (recordings++ === 0) await gate;
+      },
+    });
+    worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { concurrency: 4, maxInFlightPerEndpoint: 2, pollMs: 20 });
+    worker.start();
+    try {
+      // The first two are answered and their record held: their leases stand, their receiver is free.
+      await until('four deliveries to arrive while the first recording is held', () => hits.length >= 4);
+      expect((await store.deliveries.countByState(account.id)).succeeded).toBe(0);
+    } finally {
+      open();
+    }
+    await until('every delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 6);
+    expect([...hits].sort()).toEqual([...sent].sort());
+    // The worker had room for 4: the cap held it to 2.
+    expect(mostActive).toBeLessThanOrEqual(2);
   });
 
   it('sends a delivery queued while a claim that found nothing was returning at once, not at the next poll', async () => {

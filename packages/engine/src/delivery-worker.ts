@@ -117,9 +117,12 @@ export class DeliveryWorker {
     return due.length;
   }
 
-  /** One statement, atomic on its own: lease up to `limit` due deliveries to this worker. */
-  #claim(limit: number): Promise<ClaimedDelivery[]> {
-    return this.deps.jobs.deliveries.claim(this.id, { limit, leaseMs: this.#leaseMs, maxInFlightPerEndpoint: this.#opts.maxInFlightPerEndpoint });
+  /**
+   * One statement, atomic on its own: lease up to `limit` due deliveries to this worker. `settling`:
+   * this worker's answered attempts whose records are not committed yet; their receivers' slots are free.
+   */
+  #claim(limit: number, settling: readonly string[] = []): Promise<ClaimedDelivery[]> {
+    return this.deps.jobs.deliveries.claim(this.id, { limit, leaseMs: this.#leaseMs, maxInFlightPerEndpoint: this.#opts.maxInFlightPerEndpoint, settling });
   }
 
   /**
@@ -144,11 +147,15 @@ export class DeliveryWorker {
    * call at a time: a claim never waits for the last batch's commit, and a recording takes every
    * attempt that finished while the one before it ran (group commit: one transaction, one fsync,
    * however many finished). On a networked store this hides a commit's latency behind the next
-   * claim instead of adding the two up.
+   * claim instead of adding the two up. Answered attempts keep their leases until recorded, but the
+   * claim is told they are settling: their endpoints' slots (maxInFlightPerEndpoint) are free for
+   * the next deliveries meanwhile, so an endpoint at its cap is not idle for the length of a commit.
    */
   async #pump(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     const finished: AttemptOutcome[] = [];
+    /** Deliveries answered and not yet recorded (`finished` and the batch being recorded). */
+    const settling = new Set<string>();
     let recording: Promise<void> | null = null;
     let firstFinishedAt = 0;
     let lastClaimAt = 0;
@@ -163,10 +170,13 @@ export class DeliveryWorker {
       const now = performance.now();
       const waitedLongEnough = finished.length > 0 && now - firstFinishedAt >= gatherMs;
       if (!recording && (finished.length >= batch || (finished.length > 0 && (inFlight.size === 0 || waitedLongEnough)))) {
-        recording = this.#record(finished.splice(0))
+        const batchOutcomes = finished.splice(0);
+        recording = this.#record(batchOutcomes)
           // Unrecorded attempts are not lost: their deliveries are attempted again once the lease ends.
           .catch((err: unknown) => this.deps.logger.error({ err: String(err) }, 'delivery worker could not record attempts'))
           .finally(() => {
+            // Recorded, their leases are gone; unrecorded, their leases count again until they run out.
+            for (const o of batchOutcomes) settling.delete(o.deliveryId);
             recording = null;
             this.poke();
           });
@@ -179,7 +189,7 @@ export class DeliveryWorker {
       if (free >= batch || (free > 0 && (inFlight.size === 0 || gathered))) {
         try {
           const pokes = this.#pokes;
-          due = await this.#claim(free);
+          due = await this.#claim(free, [...settling]);
           lastClaimAt = performance.now();
           // A poke during the claim (work queued, a slot freed, a record committed) may postdate
           // what the claim read: without it, the worker would sleep until the poll with work due.
@@ -196,6 +206,7 @@ export class DeliveryWorker {
           .then((o) => {
             if (finished.length === 0) firstFinishedAt = performance.now();
             finished.push(o);
+            settling.add(o.deliveryId);
           })
           .finally(() => {
             inFlight.delete(p);

@@ -87,7 +87,7 @@ export class PostgresDeliveries implements DeliveriesPart {
     // Only an endpoint's first `cap` due deliveries can be under its cap, and only its first
     // `overSelect` can make the cut (its earlier ones all come first): so only that head of each
     // endpoint's queue is read, the endpoints found by a loose index scan. The claim does not grow
-    // with the backlog.
+    // with the backlog. The claimer's own settling deliveries ($7) hold no receiver: not counted.
     const rows = await this.s.rows(
       `WITH RECURSIVE pending_endpoints AS (
          (SELECT endpoint_id FROM ${this.table} WHERE state = 'pending' ORDER BY endpoint_id LIMIT 1)
@@ -96,7 +96,7 @@ export class PostgresDeliveries implements DeliveriesPart {
          FROM pending_endpoints p WHERE p.endpoint_id IS NOT NULL
        ), in_flight AS (
          SELECT endpoint_id, count(*) AS n FROM ${this.table}
-         WHERE state = 'pending' AND lease_until > $1
+         WHERE state = 'pending' AND lease_until > $1 AND NOT (lease_owner = $2 AND id = ANY($7::text[]))
          GROUP BY endpoint_id
        ), due AS (
          SELECT h.id, h.endpoint_id, h.next_attempt_at, h.seq,
@@ -129,7 +129,7 @@ export class PostgresDeliveries implements DeliveriesPart {
        SELECT c.*, ep.url AS url, ${ENDPOINT_COLUMNS}
        FROM claimed c JOIN ${this.s.t.endpoints} ep ON ep.id = c.endpoint_id
        ORDER BY c.next_attempt_at, c.seq`,
-      [now, owner, new Date(now.getTime() + claim.leaseMs), claim.maxInFlightPerEndpoint, overSelect(claim.limit), claim.limit],
+      [now, owner, new Date(now.getTime() + claim.leaseMs), claim.maxInFlightPerEndpoint, overSelect(claim.limit), claim.limit, claim.settling ?? []],
     );
     return rows.map((row): ClaimedDelivery => ({ ...toDelivery(row), endpoint: toEndpoint(row, 'ep_'), retryIndex: num(row.retry_index) }));
   }

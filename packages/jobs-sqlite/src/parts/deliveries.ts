@@ -75,11 +75,14 @@ const DUE = `
   ORDER BY d.next_attempt_at, d.seq`;
 
 /**
- * Live leases per endpoint. Only pending deliveries hold a lease (every move out of pending frees
- * it), so the condition is on the lease alone: that keeps the query on the small partial index of
- * leased rows instead of every pending row.
+ * Live leases per endpoint, but for the claimer's own settling ones (a JSON array of ids). Only
+ * pending deliveries hold a lease (every move out of pending frees it), so the condition is on the
+ * lease alone: that keeps the query on the small partial index of leased rows instead of every
+ * pending row.
  */
-const IN_FLIGHT = `SELECT endpoint_id, count(*) AS n FROM deliveries WHERE lease_until >= ? GROUP BY endpoint_id`;
+const IN_FLIGHT = `SELECT endpoint_id, count(*) AS n FROM deliveries
+  WHERE lease_until >= ? AND NOT (lease_owner = ? AND id IN (SELECT value FROM json_each(?)))
+  GROUP BY endpoint_id`;
 
 /** The picked deliveries (a JSON array of seqs) in one statement rather than one per delivery. */
 const LEASE = `UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`;
@@ -127,7 +130,7 @@ export class SqliteDeliveries implements DeliveriesPart {
     return this.#x.atomicLease(() => {
       const now = this.#x.now();
       const inFlight = new Map<string, number>();
-      for (const row of this.#x.sql(IN_FLIGHT).all(now) as Row[]) inFlight.set(text(row.endpoint_id), int(row.n));
+      for (const row of this.#x.sql(IN_FLIGHT).all(now, owner, JSON.stringify(claim.settling ?? [])) as Row[]) inFlight.set(text(row.endpoint_id), int(row.n));
       // Walk the heads in due order and skip endpoints at their cap.
       const picked: number[] = [];
       const head = Math.min(claim.maxInFlightPerEndpoint, claim.limit);

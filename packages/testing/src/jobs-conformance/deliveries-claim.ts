@@ -72,6 +72,32 @@ export function describeDeliveryClaims(run: Run): void {
   );
 
   it(
+    "deliveries: the claimer's own settling deliveries keep their leases but not their endpoint's slots; anyone else's still count",
+    run(async (s) => {
+      const { store, clock } = await s.fresh();
+      const account = await newAccount(store);
+      const endpoint = await addEndpoint(store, account);
+      const a = await queueDeliveries(store, clock, account, endpoint.id, 8);
+      const capped = deliveryClaim(8, { maxInFlightPerEndpoint: 3 });
+      expect(ids(await store.deliveries.claim('w1', capped))).toEqual(sorted([a[0]!, a[1]!, a[2]!]));
+      // a[0] and a[1] were answered; their settlement is not committed yet.
+      const settling = [a[0]!, a[1]!];
+      // Nobody else may count them out, or take them.
+      expect(await store.deliveries.claim('w2', { ...capped, settling })).toEqual([]);
+      // Their owner gets two more slots: a[2] and the two new ones are in flight, the cap.
+      expect(ids(await store.deliveries.claim('w1', { ...capped, settling }))).toEqual(sorted([a[3]!, a[4]!]));
+      expect(await store.deliveries.claim('w1', { ...capped, settling })).toEqual([]);
+      // Once recorded they hold nothing, whatever the claimer says.
+      const ok = (deliveryId: string) => ({ deliveryId, attempt: sampleAttempt(clock.at(), { status: 200, error: null }), next: succeeded });
+      expect(await store.deliveries.settle('w1', settling.map(ok))).toHaveLength(2);
+      expect(await store.deliveries.claim('w1', capped)).toEqual([]);
+      // An id its owner does not hold is no discount: a[2] is w1's, a[5] nobody's.
+      expect(await store.deliveries.claim('w2', { ...capped, settling: [a[2]!, a[5]!] })).toEqual([]);
+      for (const id of [a[0]!, a[1]!]) expect(await store.deliveries.get(id)).toMatchObject({ state: 'succeeded', attempts: 1 });
+    }),
+  );
+
+  it(
     'deliveries: a leased delivery is claimed again only once its lease runs out, and the old owner then settles nothing',
     run(async (s) => {
       const { store, clock } = await s.fresh();
