@@ -1,6 +1,7 @@
 /**
  * Signed, durably logged webhook deliveries per second to a receiver on 127.0.0.1, beside a bare
- * undici POST loop to the same receiver in the same run (the ceiling).
+ * undici POST loop to the same receiver in the same run (the ceiling): on the SQLite store (the
+ * default), then on PostgreSQL (a schema of its own on 127.0.0.1, dropped afterwards).
  *
  *   npm run bench -- deliveries [count=20000] [concurrency]
  *
@@ -8,17 +9,14 @@
  * the bare loop at that same concurrency.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { silentLogger, type JobStore, type NewEvent } from '@ferry/core';
 import { DEFAULT_DELIVERY_WORKER_OPTIONS, DeliveryWorker, recordEvents } from '@ferry/engine';
-import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { createWebhookNotifier, type WebhookNotifier } from '@ferry/notifier-webhook';
 import { script } from './child.js';
 import { measure, table, type Row } from './report.js';
+import { BenchPlaces, openStore, STORE_LABEL } from './scale-out-stores.js';
 
 export async function startReceiver(): Promise<{ url: string; stop: () => void }> {
   const { path, execArgv } = script('./receiver');
@@ -85,58 +83,77 @@ export async function benchDeliveries(count = 20_000, asked?: number): Promise<s
     dispatchRate = count / dispatched.seconds;
     rows.push({ name: 'bare undici dispatch loop (the API Ferry sends with; not the limit)', seconds: dispatched.seconds, units: count, unit: 'requests', peakRssMb: dispatched.peakRssMb });
 
-    const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
-    const jobs = new SqliteJobStore({ file: join(dir, 'ferry.db') });
-    const notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'] });
+    // On the store `ferry serve` uses by default (SQLite), then beside it, labelled, on the
+    // self-hosters' PostgreSQL, where claims and recordings run side by side on connections of their own.
+    const places = await BenchPlaces.create('deliveries');
     try {
-      // A worker keeps at most maxInFlightPerEndpoint attempts in flight per endpoint (fairness
-      // between receivers), so the deliveries are spread over as many endpoints as its concurrency
-      // needs to fill (one account each, on the same receiver): what is measured is the cost per
-      // delivery, not the per-receiver cap.
-      const perEndpoint = DEFAULT_DELIVERY_WORKER_OPTIONS.maxInFlightPerEndpoint;
-      const endpoints = Math.max(1, Math.ceil(concurrency / perEndpoint));
-      const accounts: number[] = [];
-      for (let k = 0; k < endpoints; k++) {
-        const account = await jobs.accounts.create({ name: `bench-${k}`, createdAt: new Date() });
-        accounts.push(account.id);
-        await registerEndpoint(jobs, notifier, { id: `ep_bench_${k}`, accountId: account.id, url: `${receiver.url}?endpoint=${k}` });
+      for (const at of [places.sqlite, places.postgres]) {
+        const jobs = await openStore(at, { migrate: true });
+        try {
+          rows.push(await ferryDeliveries(jobs, STORE_LABEL[at.kind], receiver.url, count, asked));
+        } finally {
+          await jobs.close();
+        }
       }
-      const events: NewEvent[] = Array.from({ length: count }, (_, i) => ({
-        id: `evt_${i}`,
-        accountId: accounts[i % endpoints]!,
-        type: 'export.completed',
-        created: new Date(),
-        exportId: null,
-        body: BODY,
-      }));
-      await jobs.transaction((tx) => recordEvents(tx, events));
-      const worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, asked === undefined ? {} : { concurrency });
-      const ferry = await measure(async () => {
-        worker.start();
-        while (worker.counters.succeeded < count) await new Promise((r) => setTimeout(r, 20));
-        await worker.stop();
-      });
-      let delivered = 0;
-      for (const id of accounts) delivered += (await jobs.deliveries.countByState(id)).succeeded;
-      if (delivered !== count) throw new Error(`expected ${count} delivered, got ${delivered}`);
-      rows.push({
-        name: `Ferry: Standard Webhooks signed, outbox claim + attempt log in SQLite (fsync), ${asked === undefined ? `defaults (concurrency ${concurrency})` : `concurrency ${concurrency}`}, ${endpoints} endpoints`,
-        seconds: ferry.seconds,
-        units: count,
-        unit: 'requests',
-        peakRssMb: ferry.peakRssMb,
-      });
     } finally {
-      await notifier.close();
-      await jobs.close();
-      await rm(dir, { recursive: true, force: true });
+      await places.remove();
     }
   } finally {
     receiver.stop();
   }
-  const ferry = rows.at(-1)!;
-  const againstDispatch = (ferry.units / ferry.seconds / dispatchRate).toFixed(2);
-  return `${table(`Webhook deliveries, ${count.toLocaleString('en-US')} to one receiver on 127.0.0.1`, rows, 'rate')}\n\nFerry's rate over the bare dispatch loop's: ${againstDispatch}`;
+  const againstDispatch = rows
+    .filter((row) => row.name.startsWith('Ferry'))
+    .map((row) => `${row.name.slice(0, row.name.indexOf(':'))}: ${(row.units / row.seconds / dispatchRate).toFixed(2)}`);
+  return `${table(`Webhook deliveries, ${count.toLocaleString('en-US')} to one receiver on 127.0.0.1`, rows, 'rate')}\n\nFerry's rate over the bare dispatch loop's: ${againstDispatch.join('; ')}`;
+}
+
+/**
+ * Ferry's delivery worker on `jobs` (migrated, empty): `count` events recorded for delivery, then
+ * delivered until every one has succeeded. The deliveries are spread over as many endpoints as the
+ * worker's concurrency needs to fill (one account each, on the same receiver): a worker keeps at
+ * most maxInFlightPerEndpoint attempts in flight per endpoint (fairness between receivers), and what
+ * is measured is the cost per delivery, not that cap.
+ */
+async function ferryDeliveries(jobs: JobStore, store: string, receiverUrl: string, count: number, asked: number | undefined): Promise<Row> {
+  const concurrency = asked ?? DEFAULT_DELIVERY_WORKER_OPTIONS.concurrency;
+  const notifier = createWebhookNotifier({ allowCidrs: ['127.0.0.1/32'] });
+  try {
+    const endpoints = Math.max(1, Math.ceil(concurrency / DEFAULT_DELIVERY_WORKER_OPTIONS.maxInFlightPerEndpoint));
+    const accounts: number[] = [];
+    for (let k = 0; k < endpoints; k++) {
+      const account = await jobs.accounts.create({ name: `bench-${k}`, createdAt: new Date() });
+      accounts.push(account.id);
+      await registerEndpoint(jobs, notifier, { id: `ep_bench_${k}`, accountId: account.id, url: `${receiverUrl}?endpoint=${k}` });
+    }
+    const events: NewEvent[] = Array.from({ length: count }, (_, i) => ({
+      id: `evt_${i}`,
+      accountId: accounts[i % endpoints]!,
+      type: 'export.completed',
+      created: new Date(),
+      exportId: null,
+      body: BODY,
+    }));
+    await jobs.transaction((tx) => recordEvents(tx, events));
+    const worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, asked === undefined ? {} : { concurrency });
+    const ferry = await measure(async () => {
+      worker.start();
+      while (worker.counters.succeeded < count) await new Promise((r) => setTimeout(r, 20));
+      await worker.stop();
+    });
+    let delivered = 0;
+    for (const id of accounts) delivered += (await jobs.deliveries.countByState(id)).succeeded;
+    if (delivered !== count) throw new Error(`expected ${count} delivered, got ${delivered}`);
+    const fsync = store === 'SQLite' ? ' (fsync)' : '';
+    return {
+      name: `Ferry on ${store}: Standard Webhooks signed, outbox claim + attempt log in ${store}${fsync}, ${asked === undefined ? `defaults (concurrency ${concurrency})` : `concurrency ${concurrency}`}, ${endpoints} endpoints`,
+      seconds: ferry.seconds,
+      units: count,
+      unit: 'requests',
+      peakRssMb: ferry.peakRssMb,
+    };
+  } finally {
+    await notifier.close();
+  }
 }
 
 /** One POST of BODY through `dispatch`, resolved when the response has been read to its end. */
