@@ -11,6 +11,7 @@ import { createWebhookNotifier, type WebhookNotifier } from '@ferry/notifier-web
 import { sampleDelivery } from '@ferry/testing/jobs';
 import { DeliveryWorker } from './delivery-worker.js';
 import { randomId } from './ids.js';
+import { withPart } from './test-support/job-store-parts.js';
 import { recordingLogger } from './test-support/log-lines.js';
 
 /*
@@ -121,13 +122,7 @@ function intercepted(around: { claim?: () => Promise<void>; claimed?: () => Prom
       return store.deliveries.settle(...args);
     },
   };
-  return new Proxy(store, {
-    get: (target, key) => {
-      if (key === 'deliveries') return deliveries;
-      const value = Reflect.get(target, key) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return withPart(store, 'deliveries', deliveries);
 }
 
 async function until(what: string, done: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCatalog, DatasetDefinition, FerryError } from '@ferry/core';
+import { createCatalog, DatasetDefinition, FerryError, type JobStore } from '@ferry/core';
 import { SqliteJobStore } from '@ferry/jobs-sqlite';
 import { LocalStore } from '@ferry/store-local';
 import { DuckDBSource, DuckDBSourceOptions } from '@ferry/source-duckdb';
@@ -9,6 +9,7 @@ import { parquetFormat } from '@ferry/format-parquet';
 import { waitFor } from '@ferry/testing/support';
 import { isPermanent } from './export-worker.js';
 import { deliveryId, eventId } from './ids.js';
+import { withPart } from './test-support/job-store-parts.js';
 import { createFormats, ExportRig, FailingStore, GatedStore, rentalsDataset, writeRentals, type RigParts, type ShiftedClock } from './test-support/export-rig.js';
 
 /*
@@ -336,6 +337,30 @@ describe('start and stop', () => {
     worker.start();
     const job = await rig.insert();
     await waitFor('the export to complete', async () => ((await rig.get(job.id)).state === 'completed' ? true : undefined));
+    expect(worker.counters.completed).toBe(1);
+  });
+
+  it('picks up an export queued while a claim that found nothing was on its way back, not at the next poll', async () => {
+    await writeData();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let claims = 0;
+    const exportsPart: JobStore['exports'] = {
+      ...rig.jobs.exports,
+      // The first claim has read the (empty) queue and is held on its way back.
+      claim: async (...args) => {
+        const due = await rig.jobs.exports.claim(...args);
+        if (claims++ === 0) await gate;
+        return due;
+      },
+    };
+    const worker = rig.worker({ pollMs: 3_600_000 }, { jobs: withPart(rig.jobs, 'exports', exportsPart) });
+    worker.start();
+    await waitFor('the first claim', () => (claims === 1 ? true : undefined));
+    // Queued meanwhile: the store's commit pokes the worker while its claim is still out.
+    const job = await rig.insert();
+    open();
+    await waitFor('the export to complete', async () => ((await rig.get(job.id)).state === 'completed' ? true : undefined), 10_000);
     expect(worker.counters.completed).toBe(1);
   });
 
