@@ -11,7 +11,7 @@ import { createWebhookNotifier, type WebhookNotifier } from '@ferry/notifier-web
 import { sampleDelivery } from '@ferry/testing/jobs';
 import { DeliveryWorker } from './delivery-worker.js';
 import { randomId } from './ids.js';
-import { withPart } from './test-support/job-store-parts.js';
+import { FirstCallHeld, withPart } from './test-support/job-store-parts.js';
 import { recordingLogger } from './test-support/log-lines.js';
 
 /*
@@ -136,20 +136,14 @@ async function until(what: string, done: () => boolean | Promise<boolean>, ms = 
 describe('the delivery pump', () => {
   it('claims and sends the next deliveries while the previous batch is still being recorded', async () => {
     const sent = await queue(6);
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    let recordings = 0;
-    const jobs = intercepted({
-      settle: async () => {
-        // The first recording is held until the test opens it; later ones pass.
-        if (recordings++ === 0) await gate;
-      },
-    });
+    // The first recording is held until the test opens it; later ones pass.
+    const recording = new FirstCallHeld();
+    const jobs = intercepted({ settle: recording.hook });
     worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { concurrency: 2, pollMs: 20 });
     worker.start();
     await until('four deliveries to arrive while the first recording is held', () => hits.length >= 4);
     expect((await store.deliveries.countByState(account.id)).succeeded).toBe(0);
-    open();
+    recording.open();
     await until('every delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 6);
     expect([...hits].sort()).toEqual([...sent].sort());
   });
@@ -158,14 +152,8 @@ describe('the delivery pump', () => {
     const sent = await queue(6, 1);
     // Held a little, so that requests sent together are at the receiver together.
     holdMs = 20;
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    let recordings = 0;
-    const jobs = intercepted({
-      settle: async () => {
-        if (recordings++ === 0) await gate;
-      },
-    });
+    const recording = new FirstCallHeld();
+    const jobs = intercepted({ settle: recording.hook });
     worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { concurrency: 4, maxInFlightPerEndpoint: 2, pollMs: 20 });
     worker.start();
     try {
@@ -173,7 +161,7 @@ describe('the delivery pump', () => {
       await until('four deliveries to arrive while the first recording is held', () => hits.length >= 4);
       expect((await store.deliveries.countByState(account.id)).succeeded).toBe(0);
     } finally {
-      open();
+      recording.open();
     }
     await until('every delivery recorded', async () => (await store.deliveries.countByState(account.id)).succeeded === 6);
     expect([...hits].sort()).toEqual([...sent].sort());
@@ -182,21 +170,15 @@ describe('the delivery pump', () => {
   });
 
   it('sends a delivery queued while a claim that found nothing was returning at once, not at the next poll', async () => {
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    let claims = 0;
-    const jobs = intercepted({
-      // The first claim has read the (empty) outbox and is held on its way back.
-      claimed: async () => {
-        if (claims++ === 0) await gate;
-      },
-    });
+    // The first claim has read the (empty) outbox and is held on its way back.
+    const claim = new FirstCallHeld();
+    const jobs = intercepted({ claimed: claim.hook });
     worker = new DeliveryWorker({ jobs, notifier, logger: silentLogger }, { pollMs: 60_000 });
     worker.start();
-    await until('the first claim', () => claims === 1);
+    await until('the first claim', () => claim.calls === 1);
     // Queued meanwhile: the store's commit pokes the worker while its claim is still out.
     const [sent] = await queue(1);
-    open();
+    claim.open();
     await until('the delivery to arrive well before the next poll', () => hits.length === 1, 5_000);
     expect(hits).toEqual([sent]);
   });

@@ -9,7 +9,7 @@ import { parquetFormat } from '@ferry/format-parquet';
 import { waitFor } from '@ferry/testing/support';
 import { isPermanent } from './export-worker.js';
 import { deliveryId, eventId } from './ids.js';
-import { withPart } from './test-support/job-store-parts.js';
+import { FirstCallHeld, withPart } from './test-support/job-store-parts.js';
 import { createFormats, ExportRig, FailingStore, GatedStore, rentalsDataset, writeRentals, type RigParts, type ShiftedClock } from './test-support/export-rig.js';
 
 /*
@@ -342,24 +342,22 @@ describe('start and stop', () => {
 
   it('picks up an export queued while a claim that found nothing was on its way back, not at the next poll', async () => {
     await writeData();
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    let claims = 0;
+    // The first claim has read the (empty) queue and is held on its way back.
+    const held = new FirstCallHeld();
     const exportsPart: JobStore['exports'] = {
       ...rig.jobs.exports,
-      // The first claim has read the (empty) queue and is held on its way back.
       claim: async (...args) => {
         const due = await rig.jobs.exports.claim(...args);
-        if (claims++ === 0) await gate;
+        await held.hook();
         return due;
       },
     };
     const worker = rig.worker({ pollMs: 3_600_000 }, { jobs: withPart(rig.jobs, 'exports', exportsPart) });
     worker.start();
-    await waitFor('the first claim', () => (claims === 1 ? true : undefined));
+    await waitFor('the first claim', () => (held.calls === 1 ? true : undefined));
     // Queued meanwhile: the store's commit pokes the worker while its claim is still out.
     const job = await rig.insert();
-    open();
+    held.open();
     await waitFor('the export to complete', async () => ((await rig.get(job.id)).state === 'completed' ? true : undefined), 10_000);
     expect(worker.counters.completed).toBe(1);
   });

@@ -14,3 +14,13 @@ export function withPart<K extends keyof JobStoreParts>(jobs: JobStore, name: K,
     },
   });
 }
+
+/** A hook for such a part: its first call waits until `open()`, later calls pass; `calls` counts them. */
+export class FirstCallHeld {
+  calls = 0;
+  open!: () => void;
+  readonly #gate = new Promise<void>((resolve) => (this.open = resolve));
+  readonly hook = async (): Promise<void> => {
+    if (this.calls++ === 0) await this.#gate;
+  };
+}
