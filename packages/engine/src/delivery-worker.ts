@@ -62,8 +62,6 @@ export class DeliveryWorker {
   #unsubscribe: (() => void) | undefined;
   /** The last claim found nothing it could take: wait for a poke (new work, a freed slot) or the poll. */
   #drained = false;
-  /** Counts pokes: one that lands while a claim runs means the claim's empty answer may be stale. */
-  #pokes = 0;
 
   constructor(
     private readonly deps: {
@@ -96,7 +94,6 @@ export class DeliveryWorker {
 
   /** Look for due deliveries now rather than at the next poll. */
   poke(): void {
-    this.#pokes++;
     this.#drained = false;
     this.#alarm.wake();
   }
@@ -154,9 +151,9 @@ export class DeliveryWorker {
   async #pump(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     const finished: AttemptOutcome[] = [];
-    /** Deliveries answered and not yet recorded (`finished` and the batch being recorded). */
-    const settling = new Set<string>();
     let recording: Promise<void> | null = null;
+    /** The attempts `recording` is recording: with `finished`, those answered and not yet recorded. */
+    let recordingBatch: readonly AttemptOutcome[] = [];
     let firstFinishedAt = 0;
     let lastClaimAt = 0;
     // Claims and recordings in batches of up to `concurrency`: much of a claim's or a commit's cost
@@ -170,13 +167,13 @@ export class DeliveryWorker {
       const now = performance.now();
       const waitedLongEnough = finished.length > 0 && now - firstFinishedAt >= gatherMs;
       if (!recording && (finished.length >= batch || (finished.length > 0 && (inFlight.size === 0 || waitedLongEnough)))) {
-        const batchOutcomes = finished.splice(0);
-        recording = this.#record(batchOutcomes)
+        recordingBatch = finished.splice(0);
+        recording = this.#record(recordingBatch)
           // Unrecorded attempts are not lost: their deliveries are attempted again once the lease ends.
           .catch((err: unknown) => this.deps.logger.error({ err: String(err) }, 'delivery worker could not record attempts'))
           .finally(() => {
             // Recorded, their leases are gone; unrecorded, their leases count again until they run out.
-            for (const o of batchOutcomes) settling.delete(o.deliveryId);
+            recordingBatch = [];
             recording = null;
             this.poke();
           });
@@ -188,12 +185,13 @@ export class DeliveryWorker {
       let due: ClaimedDelivery[] = [];
       if (free >= batch || (free > 0 && (inFlight.size === 0 || gathered))) {
         try {
-          const pokes = this.#pokes;
-          due = await this.#claim(free, [...settling]);
+          const wakes = this.#alarm.wakes;
+          const settling = [...finished, ...recordingBatch].map((o) => o.deliveryId);
+          due = await this.#claim(free, settling);
           lastClaimAt = performance.now();
           // A poke during the claim (work queued, a slot freed, a record committed) may postdate
           // what the claim read: without it, the worker would sleep until the poll with work due.
-          this.#drained = due.length === 0 && this.#pokes === pokes;
+          this.#drained = due.length === 0 && this.#alarm.wakes === wakes;
         } catch (err) {
           // A store outage must not kill the worker.
           this.deps.logger.error({ err: String(err) }, 'delivery worker could not claim deliveries');
@@ -206,7 +204,6 @@ export class DeliveryWorker {
           .then((o) => {
             if (finished.length === 0) firstFinishedAt = performance.now();
             finished.push(o);
-            settling.add(o.deliveryId);
           })
           .finally(() => {
             inFlight.delete(p);

@@ -108,8 +108,6 @@ export class ExportWorker {
   readonly #opts: ExportWorkerOptions;
   readonly #runs = new Map<string, Run>();
   readonly #alarm = new Alarm();
-  /** Counts pokes, so that one landing while a claim is out is not lost. */
-  #pokes = 0;
   #running = false;
   #pumping: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
@@ -140,7 +138,6 @@ export class ExportWorker {
 
   /** Look for queued exports now rather than at the next poll. */
   poke(): void {
-    this.#pokes++;
     this.#alarm.wake();
   }
 
@@ -186,7 +183,7 @@ export class ExportWorker {
   async #pump(): Promise<void> {
     while (this.#running) {
       const free = this.#opts.concurrency - this.#runs.size;
-      const pokes = this.#pokes;
+      const wakes = this.#alarm.wakes;
       let claimed = 0;
       if (free > 0) {
         try {
@@ -200,7 +197,7 @@ export class ExportWorker {
       // A full batch may mean more is waiting: look again at once while slots remain. So may a
       // poke while the claim was out (an export queued, a slot freed): the claim may have read
       // the store before it, and the alarm only wakes a sleeper.
-      if ((claimed > 0 && claimed < free) || this.#pokes !== pokes) continue;
+      if ((claimed > 0 && claimed < free) || this.#alarm.wakes !== wakes) continue;
       if (this.#running) await this.#alarm.sleep(this.#opts.pollMs);
     }
   }

@@ -54,6 +54,15 @@ export class PollLoop {
 /** A sleep that ends early when woken: workers wait on it for a timer, a freed slot or a hint of new work. */
 export class Alarm {
   readonly #sleepers = new Set<() => void>();
+  #wakes = 0;
+
+  /**
+   * How many times it was woken. A wake with nobody asleep wakes nobody: a worker compares this
+   * before and after a claim, since a wake meanwhile may postdate what the claim read.
+   */
+  get wakes(): number {
+    return this.#wakes;
+  }
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -68,6 +77,7 @@ export class Alarm {
   }
 
   wake(): void {
+    this.#wakes++;
     for (const done of this.#sleepers) done();
   }
 }
